@@ -1,0 +1,123 @@
+"""DuckDB access with short write windows.
+
+DuckDB allows one read-write process *or* many read-only processes on a file, and a second process
+fails at once (no waiting) when the file is held. The nightly writer therefore never keeps the file
+open: every phase opens a connection, does its work in one transaction, and closes it. Opening
+retries with exponential backoff (capped) until ``lock_timeout_seconds``, so an ops analyst holding a
+read-only connection only delays the run, it never fails it or loses data.
+
+Readers (``triage list``, ops) open read-only and can run side by side.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from triage.errors import DatabaseError, DatabaseLockedError
+from triage.log import get_logger
+
+__all__ = ["Database"]
+
+log = get_logger("db")
+
+_LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked", "resource temporarily")
+
+
+def _is_lock_error(err: BaseException) -> bool:
+    text = str(err).lower()
+    return any(m in text for m in _LOCK_MARKERS)
+
+
+class Database:
+    """A DuckDB file opened per phase. Thread-safe: write phases in one process are serialised."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        lock_timeout_seconds: float = 600.0,
+        retry_initial_seconds: float = 0.1,
+        retry_max_seconds: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.path = Path(path)
+        self.lock_timeout_seconds = lock_timeout_seconds
+        self.retry_initial_seconds = retry_initial_seconds
+        self.retry_max_seconds = retry_max_seconds
+        self._sleep = sleep
+        self._write_lock = threading.RLock()
+        #: how many times opening had to wait for another process (for the run summary and tests)
+        self.lock_waits = 0
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = self.retry_initial_seconds
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                # no progress bars on stdout from long statements: the terminal belongs to the CLI
+                con.execute("SET enable_progress_bar = false")
+                return con
+            except (duckdb.IOException, duckdb.ConnectionException) as e:
+                if not _is_lock_error(e):
+                    raise DatabaseError(f"cannot open {self.path}: {e}") from e
+                now = time.monotonic()
+                if now >= deadline:
+                    raise DatabaseLockedError(
+                        f"{self.path} is held by another process for more than "
+                        f"{self.lock_timeout_seconds:g} s (database.lock_timeout_seconds); "
+                        "close read-only sessions on it or raise the timeout"
+                    ) from e
+                self.lock_waits += 1
+                if attempt == 1 or attempt % 10 == 0:
+                    log.info("%s is locked by another process; waiting (attempt %d)", self.path, attempt)
+                self._sleep(min(delay * (0.5 + random.random()), max(0.0, deadline - now)))
+                delay = min(delay * 2, self.retry_max_seconds)
+            except duckdb.Error as e:
+                raise DatabaseError(f"cannot open {self.path}: {e}") from e
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write phase: open read-write, BEGIN, yield, COMMIT (ROLLBACK on error), close."""
+        with self._write_lock:
+            if not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = self._connect(read_only=False)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            except duckdb.Error as e:
+                raise DatabaseError(f"write to {self.path} failed: {e}") from e
+            finally:
+                con.close()
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read phase. Read-only, so it coexists with ops readers in other processes.
+
+        Inside this process, a read while a write phase is open reuses nothing: phases are sequential.
+        """
+        if not self.path.exists():
+            raise DatabaseError(f"database {self.path} does not exist yet; run `triage migrate` or `triage run`")
+        with self._write_lock:
+            con = self._connect(read_only=True)
+            try:
+                yield con
+            except duckdb.Error as e:
+                raise DatabaseError(f"read from {self.path} failed: {e}") from e
+            finally:
+                con.close()

@@ -1,0 +1,108 @@
+"""The ``runs`` table: one row per run with counts, per-stage seconds and the outcome."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from triage.db import Database
+
+__all__ = ["RunRecorder", "RunSummary"]
+
+_COUNTERS = ("fetched", "parsed", "transcripts", "quarantined", "sentences", "signals", "accounts_listed")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    as_of: date
+    status: str = "running"
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTERS, 0))
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    duration_s: float = 0.0
+    error: str | None = None
+    html_path: str | None = None
+    digests_sent: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "status": self.status,
+            **self.counts,
+            "stage_seconds": self.stage_seconds,
+            "duration_s": round(self.duration_s, 3),
+            "error": self.error,
+            "html_path": self.html_path,
+            "digests_sent": self.digests_sent,
+        }
+
+
+class RunRecorder:
+    """Writes the run row at start, and again (counts, timings, status) at the end."""
+
+    def __init__(self, db: Database, as_of: date, *, flow_run_id: str | None = None) -> None:
+        self.db = db
+        self.summary = RunSummary(run_id=str(uuid.uuid4()), as_of=as_of)
+        self._flow_run_id = flow_run_id
+        self._t0 = time.perf_counter()
+
+    @property
+    def run_id(self) -> str:
+        return self.summary.run_id
+
+    def start(self) -> RunSummary:
+        """Record the run; earlier runs still marked running died (killed, power loss): mark them."""
+        with self.db.write() as con:
+            con.execute(
+                "UPDATE runs SET status = 'interrupted', error = 'the process ended before the run finished' "
+                "WHERE status = 'running'"
+            )
+            con.execute(
+                "INSERT INTO runs (run_id, flow_run_id, started_at, status, as_of) VALUES (?, ?, ?, 'running', ?)",
+                [self.run_id, self._flow_run_id, datetime.now(UTC), self.summary.as_of],
+            )
+        return self.summary
+
+    def add(self, **counts: int) -> None:
+        for k, v in counts.items():
+            if k not in self.summary.counts:
+                raise KeyError(f"unknown run counter {k!r}; known: {', '.join(_COUNTERS)}")
+            self.summary.counts[k] += int(v)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.summary.stage_seconds[name] = round(
+                self.summary.stage_seconds.get(name, 0.0) + time.perf_counter() - t, 3
+            )
+
+    def finish(self, *, error: BaseException | None = None) -> RunSummary:
+        s = self.summary
+        s.duration_s = time.perf_counter() - self._t0
+        s.status = "failed" if error else "completed"
+        s.error = (str(error).splitlines() or [type(error).__name__])[0][:500] if error else None
+        with self.db.write() as con:
+            con.execute(
+                f"""UPDATE runs SET finished_at = ?, status = ?, duration_s = ?, stage_seconds = ?, error = ?,
+                    {", ".join(f"{c} = ?" for c in _COUNTERS)} WHERE run_id = ?""",
+                [
+                    datetime.now(UTC),
+                    s.status,
+                    s.duration_s,
+                    json.dumps(s.stage_seconds),
+                    s.error,
+                    *(s.counts[c] for c in _COUNTERS),
+                    self.run_id,
+                ],
+            )
+        return s
