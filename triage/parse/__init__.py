@@ -1,0 +1,51 @@
+"""Parse: MIME -> messages + threads, accounts, transcripts -> utterances (contract for the flow).
+
+The stage functions here are thin: they read settings, build the account lookup from the
+database, and call the stage modules (:mod:`~triage.parse.messages`,
+:mod:`~triage.parse.meetings`), which keep the logic testable over bytes and a real DuckDB file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from triage.db import Database
+from triage.log import get_logger
+from triage.parse import meetings, messages, store
+from triage.parse.accounts_file import read_accounts_file
+from triage.settings import Settings
+from triage.types import ParseReport, TranscriptReport
+
+__all__ = ["ingest_transcripts", "load_accounts", "parse_pending"]
+
+log = get_logger("parse")
+
+
+def load_accounts(settings: Settings, db: Database) -> int:
+    """(Re)load the accounts file into ``accounts``/``contacts``; return the number of accounts.
+
+    Replaces both tables in one transaction. No file configured: 0 accounts (every sender external).
+    A broken file raises :class:`~triage.errors.ConfigError` naming the file, entry and field.
+    """
+    path = settings.org.accounts_file
+    accounts = [] if path is None else read_accounts_file(path, our_domains=settings.org.our_domains)
+    with db.write() as con:
+        store.replace_accounts(con, accounts, datetime.now(UTC))
+    log.info(
+        "loaded %d accounts (%d contacts) from %s",
+        len(accounts),
+        sum(len(a.contacts) for a in accounts),
+        path or "(no accounts file)",
+    )
+    return len(accounts)
+
+
+def parse_pending(settings: Settings, db: Database, run_id: str) -> ParseReport:
+    """Parse every raw message without a ``messages`` row (or quarantine it); rebuild threads."""
+    return messages.parse_pending(db, store.read_book(db, settings.org), run_id)
+
+
+def ingest_transcripts(settings: Settings, db: Database, run_id: str) -> TranscriptReport:
+    """Parse new/changed transcript files into ``transcripts``/``utterances`` (or quarantine)."""
+    cfg = settings.transcripts
+    return meetings.ingest_transcripts(db, store.read_book(db, settings.org), cfg.paths, cfg.max_bytes, run_id)
