@@ -1,0 +1,138 @@
+"""Scoring: ask resolution, account priority and the daily call list (contract for the flow).
+
+:func:`build_call_list` reads its inputs in one read phase, computes in memory (pure functions in
+:mod:`.asks`, :mod:`.priority`, :mod:`.brief`) and writes the asks, the account scores and the call
+list of ``as_of`` in one short transaction. Re-running it for the same day replaces that day's rows
+with identical ones (only the ``computed_at``/``created_at`` stamps change).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date
+
+from triage.db import Database
+from triage.log import get_logger
+from triage.progress import track
+from triage.score.asks import Ask, ReplyIndex, resolve_asks
+from triage.score.brief import build_brief
+from triage.score.calendar import day_end
+from triage.score.priority import AccountScore, Evidence, score_account
+from triage.score.store import ListedAccount, ScoreInputs, load_inputs, write_results
+from triage.settings import ScoringSettings, Settings
+from triage.types import ScoreReport
+
+__all__ = ["ScoreResult", "build_call_list", "compute", "rebuild_latest"]
+
+log = get_logger("score")
+
+
+@dataclass
+class ScoreResult:
+    asks: list[Ask]
+    scores: list[AccountScore]
+    listed: list[ListedAccount]
+
+    def report(self) -> ScoreReport:
+        return ScoreReport(
+            asks_open=sum(1 for a in self.asks if a.status == "open"),
+            asks_resolved=sum(1 for a in self.asks if a.status == "resolved"),
+            accounts_scored=len(self.scores),
+            accounts_listed=len(self.listed),
+        )
+
+
+def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResult:
+    """Pure: resolve the asks, score every account with evidence, rank the list and write the briefs."""
+    index = ReplyIndex(inputs.replies, inputs.meetings)
+    asks = resolve_asks(
+        inputs.ask_signals,
+        index,
+        as_of,
+        overdue_after_business_days=cfg.ask_overdue_business_days,
+        dismissed=inputs.dismissed,
+    )
+    asks_by_account: dict[str, list[Ask]] = defaultdict(list)
+    for a in asks:
+        if a.account_id in inputs.accounts and a.status != "dismissed":
+            asks_by_account[a.account_id].append(a)
+    ev_by_account: dict[str, list[Evidence]] = defaultdict(list)
+    for e in inputs.evidence:
+        if e.account_id in inputs.accounts:
+            ev_by_account[e.account_id].append(e)
+    cutoff = day_end(as_of)
+    candidates = sorted(
+        {acc for acc, items in ev_by_account.items() if items}
+        | {
+            acc
+            for acc, items in asks_by_account.items()
+            if any(a.is_open and a.opened_at < cutoff for a in items)
+        }
+    )
+    scores: list[AccountScore] = []
+    with track("Scoring accounts", len(candidates)) as t:
+        for acc in candidates:
+            scores.append(
+                score_account(
+                    inputs.accounts[acc],
+                    ev_by_account.get(acc, []),
+                    asks_by_account.get(acc, []),
+                    as_of,
+                    cfg,
+                    done_at=inputs.done.get(acc),
+                    source_first_seen=inputs.first_seen.get,
+                )
+            )
+            t.advance()
+    for s in scores:
+        if s.skipped_reason is None and (s.score <= 0 or s.components["evidence"] < cfg.min_score):
+            s.skipped_reason = "below_min_score"
+    ranked = sorted(
+        (s for s in scores if s.skipped_reason is None),
+        key=lambda s: (-round(s.score, 6), s.account.account_id),
+    )
+    for s in ranked[cfg.max_accounts :]:
+        s.skipped_reason = "beyond_max_accounts"
+
+    def name_of(speaker: str | None) -> str | None:
+        return inputs.contacts.get((speaker or "").lower(), speaker) if speaker else None
+
+    listed = []
+    for i, s in enumerate(ranked[: cfg.max_accounts], start=1):
+        brief = build_brief(s, name_of)
+        # readers see people's names (from the contacts) rather than addresses where known
+        s.reasons = [replace(r, speaker=name_of(r.speaker)) for r in s.reasons]
+        s.open_asks = [replace(a, asked_by=name_of(a.asked_by)) for a in s.open_asks]
+        listed.append(ListedAccount(i, s, brief))
+    return ScoreResult(asks, scores, listed)
+
+
+def build_call_list(settings: Settings, db: Database, as_of: date, run_id: str | None) -> ScoreReport:
+    """Resolve asks, score accounts and replace the call list of ``as_of``."""
+    cfg = settings.scoring
+    with db.read() as con:
+        inputs = load_inputs(con, as_of, cfg)
+    result = compute(inputs, as_of, cfg)
+    with db.write() as con:
+        write_results(con, as_of, run_id, result.asks, result.scores, result.listed)
+    report = result.report()
+    log.info(
+        "call list %s: %d accounts listed of %d scored; asks %d open, %d resolved",
+        as_of,
+        report.accounts_listed,
+        report.accounts_scored,
+        report.asks_open,
+        report.asks_resolved,
+    )
+    return report
+
+
+def rebuild_latest(settings: Settings, db: Database) -> date | None:
+    """Re-build the most recent stored call list (after feedback), keeping its run id; None if none."""
+    with db.read() as con:
+        row = con.execute("SELECT as_of, run_id FROM call_list_builds ORDER BY as_of DESC LIMIT 1").fetchone()
+    if row is None or row[0] is None:
+        return None
+    build_call_list(settings, db, row[0], row[1])
+    return date.fromisoformat(str(row[0]))

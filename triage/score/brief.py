@@ -1,0 +1,114 @@
+"""The call brief: four short, deterministic sentences written from an account's reasons.
+
+1. **Acknowledge** the problem (or the interest), in the client's words.
+2. **Explain** what went wrong / what is on offer, from the strongest reasons.
+3. **Resolve** the open asks and our open commitments, overdue and oldest first.
+4. **Commit** to next steps with dates, and confirm in writing.
+
+One line per part (``Acknowledge: ...``, ``Explain: ...``, ``Resolve: ...``, ``Commit: ...``).
+
+No language model: the same reasons always give the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from triage.score.asks import Ask
+from triage.score.priority import AccountScore, Evidence
+
+__all__ = ["build_brief", "short_quote"]
+
+_SHOWN_ASKS = 3
+
+
+def short_quote(text: str | None, limit: int = 90) -> str:
+    """One line of at most ``limit`` characters, cut at a word boundary with an ellipsis."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def _who(e: Evidence | None, name_of: Callable[[str | None], str | None]) -> str:
+    name = name_of(e.speaker) if e is not None else None
+    return name or "the client"
+
+
+def _ask_line(a: Ask) -> str:
+    state = "overdue" if a.overdue else "open"
+    due = f", due {a.due_date:%a %d %b}" if a.due_date else ""
+    whose = "our promise: " if a.kind == "our_commitment" else ""
+    age = f"{a.age_business_days} business day{'s' if a.age_business_days != 1 else ''}"
+    return f'{whose}"{short_quote(a.text, 70)}" ({state}, {age}{due})'
+
+
+def build_brief(s: AccountScore, name_of: Callable[[str | None], str | None] = lambda x: x) -> str:
+    """The brief for one scored account. ``name_of`` maps a speaker (address or name) to a person's name."""
+    kinds = {r.kind for r in s.reasons}
+    frus, buy = s.top_frustration, s.top_buying
+    overdue = [a for a in s.open_asks if a.overdue]
+    client_asks = [a for a in s.open_asks if a.kind == "client_ask"]
+    ours = [a for a in s.open_asks if a.kind == "our_commitment"]
+    parts: list[str] = []
+
+    # 1. acknowledge
+    if "frustration" in kinds and frus is not None:
+        extra = {
+            "churn_threat": " and has raised leaving us",
+            "escalation": " and is escalating",
+        }.get(frus.subtype or "", "")
+        parts.append(
+            f'Acknowledge: {_who(frus, name_of)} is frustrated{extra}: "{short_quote(frus.sentence)}"'
+        )
+    elif "buying_signal" in kinds and buy is not None:
+        parts.append(
+            f'Acknowledge: thank {_who(buy, name_of)} for the interest: "{short_quote(buy.sentence)}"'
+        )
+    elif s.open_asks:
+        parts.append(
+            f"Acknowledge: {len(s.open_asks)} request{'s are' if len(s.open_asks) != 1 else ' is'} "
+            "waiting for us"
+        )
+    else:
+        parts.append("Acknowledge: check in on the recent conversation")
+
+    # 2. explain
+    explain: list[str] = []
+    if overdue:
+        oldest = max(a.age_business_days for a in overdue)
+        explain.append(
+            f"why {len(overdue)} item{'s' if len(overdue) != 1 else ''} went unanswered "
+            f"(up to {oldest} business day{'s' if oldest != 1 else ''}) "
+            f"and who owns {'them' if len(overdue) != 1 else 'it'} now"
+        )
+    if "frustration_trend" in kinds:
+        explain.append("what changed recently, since this is unusual for them")
+    elif "frustration_repetition" in kinds and not overdue:
+        explain.append("what is being done about the repeated problem")
+    if "buying_signal" in kinds:
+        what = ", ".join(t.replace("_", " ") for t in s.buying_subtypes)
+        explain.append(f"the options and pricing for what they want{f' ({what})' if what else ''}")
+    if not explain and "frustration" in kinds:
+        explain.append("what caused the problem and what is being done")
+    if explain:
+        parts.append("Explain: " + "; ".join(explain))
+
+    # 3. resolve
+    if s.open_asks:
+        shown = [_ask_line(a) for a in s.open_asks[:_SHOWN_ASKS]]
+        more = len(s.open_asks) - len(shown)
+        tail = f"; and {more} more" if more > 0 else ""
+        parts.append("Resolve: " + "; ".join(shown) + tail)
+
+    # 4. commit
+    if ours or client_asks:
+        parts.append("Commit: give a date for each open item and confirm it in writing today")
+    elif "buying_signal" in kinds:
+        parts.append("Commit: agree on a proposal date and the next meeting")
+    else:
+        parts.append("Commit: agree on next steps and a follow-up date, and confirm in writing")
+    return "\n".join(p if p.endswith(('"', ".", "…")) else p + "." for p in parts)
