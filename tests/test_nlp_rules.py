@@ -185,7 +185,8 @@ def test_closings_cap_the_ask_score_unless_they_ask() -> None:
              "Thanks for the update, please confirm the date."]
     rules = [next(get_segmenter().pipe([t]))._.triage_sents[0].rules for t in texts]
     capped = apply_floors("ask", [0.7] * 5, rule_features("ask", rules))
-    assert list(capped) == [0.2, 0.2, 0.2, 0.7, 0.7]
+    # below any ask threshold (the no-request-form cap may lower them further), requests untouched
+    assert all(c <= 0.2 for c in capped[:3]) and list(capped[3:]) == [0.7, 0.7]
 
 
 def test_floors_raise_churn_and_questions_only() -> None:
@@ -195,3 +196,31 @@ def test_floors_raise_churn_and_questions_only() -> None:
     ask = apply_floors("ask", [0.1, 0.1, 0.1, 0.1], rule_features("ask", rules))
     assert ask[2] >= 0.6 and ask[0] == 0.1
     assert rule_features("buying_signal", rules).shape == (4, len(FEATURES["buying_signal"]))
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        ("The nightly export failed on Saturday and Sunday.", False),  # a day in a statement: context
+        ("The report arrived late again this Monday.", False),
+        ("About forty dispatchers couldn't log in on Monday morning.", False),
+        ("The signed contract is due by Friday.", True),  # "by ..." is a deadline even in a statement
+        ("Can we meet on Monday?", True),  # a question: the day is when
+        ("Please send it next Tuesday.", True),
+        ("I'll send the summary tomorrow.", True),  # our promise
+    ],
+)
+def test_a_day_is_a_due_date_only_in_a_request_or_promise(text: str, due: bool) -> None:
+    [s] = sents(text)
+    assert (s.rules.due_phrase is not None) is due
+    assert s.rules.has("due:") is due
+
+
+def test_statements_without_a_request_form_need_a_confident_head_to_be_asks() -> None:
+    texts = ["The export failed on Saturday.", "Let's get together next week to discuss the plan.",
+             "Can you check the export?", "I'll send the deck tomorrow."]
+    rules = [next(get_segmenter().pipe([t]))._.triage_sents[0].rules for t in texts]
+    scored = apply_floors("ask", [0.55, 0.75, 0.55, 0.55], rule_features("ask", rules))
+    # no form and an unsure head: capped below any threshold; no form but a sure head: kept;
+    # a question: raised to the question floor; a promise: kept
+    assert list(scored) == [0.1, 0.75, 0.6, 0.55]

@@ -125,6 +125,15 @@ resolved exactly on a detected ask/commitment.
 
 * GoEmotions is Reddit, not business e-mail; its frustration labels are noisy (annotators often disagree).
   The rules add the e-mail specific cues (escalation, churn, repeated asks) that Reddit lacks.
+* Why frustration stays below 0.60 on GoEmotions dev: the encoder is frozen (only small heads may ship),
+  and the labels are hard even for a fully fine-tuned BERT-base, which the GoEmotions paper reports below
+  0.50 F1 on each of anger, annoyance and disappointment. The shipped head already stacks the embedding,
+  tf-idf n-grams, rule and VADER features and a client-style seed set; scoring per sentence and taking the
+  maximum (what production does) costs about 0.015 against one score per comment. On client-style text
+  (the sanity set) the same head reaches about 0.9.
+* Asks follow Parakweet's notion ("an action is requested or proposed"), which is wider than "a client
+  question we must answer"; statements with no request form need a confident head (see
+  `triage/nlp/decision.py`).
 * The buying-signal set is small and written by the same people who wrote the rules.
 * English only.
 """

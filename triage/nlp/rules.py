@@ -59,6 +59,13 @@ _SKIP_START = frozenset([
     "please", "pls", "kindly", "also", "and", "so", "just", "but", "then", "now", "ok", "okay", "hi", "hello",
     "hey", "dear"
 ])
+#: rules that make a sentence a request, question or promise (a due phrase is a deadline only with one)
+_ASK_FORMS = ("ask:qmark", "ask:question_start", "ask:modal", "ask:please", "ask:need", "ask:reply",
+              "ask:imperative", "repeat:", "commit:")
+#: first words of a due phrase that state a deadline on their own ("by Friday", "no later than", "within 3 days")
+_DEADLINE_WORDS = frozenset(
+    ["by", "before", "until", "till", "no", "due", "within", "asap", "eod", "eow", "eom", "cob"]
+)
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b\S+@\S+\.\w+")
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-]{60,}")
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -121,6 +128,12 @@ class RuleSet:
             found[i].update(_sentence_level(sent))
             # every due phrase of the sentence, in order ("by end of day" + "tomorrow")
             spans = sorted(filter_spans(due[i]), key=lambda sp: sp.start)
+            if not any(r.startswith(_ASK_FORMS) for r in found[i]):
+                # "failed on Saturday", "arrived late this Monday": a day in a plain statement is context,
+                # not a deadline; "by Friday" is one even without a request form ("The report is due by ...")
+                spans = [sp for sp in spans if sp[0].lower_ in _DEADLINE_WORDS]
+                if not spans:
+                    found[i] = {r for r in found[i] if not r.startswith("due:")}
             phrase = " ".join(sp.text for sp in spans) if spans else None
             out.append(SentenceRules(frozenset(found[i]), phrase))
         return out
