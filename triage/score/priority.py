@@ -178,7 +178,9 @@ def _reason_from(kind: str, text: str, weight: float, e: Evidence | None) -> Rea
 
 
 def _ask_reason(kind: str, asks: list[Ask], weight: float, label: str) -> Reason:
+    """``asks`` in list order (client asks first, the surest first): the first is quoted, the oldest dated."""
     oldest = max(asks, key=lambda a: (a.age_business_days, -a.opened_at.timestamp(), a.ask_id))
+    top = asks[0]
     client = sum(1 for a in asks if a.kind == "client_ask")
     ours = len(asks) - client
     who = " and ".join(
@@ -195,12 +197,12 @@ def _ask_reason(kind: str, asks: list[Ask], weight: float, label: str) -> Reason
         kind,
         text,
         weight,
-        _quote(oldest.text),
-        oldest.link,
-        oldest.opened_at,
-        oldest.ask_id,
-        oldest.source_type,
-        oldest.asked_by,
+        _quote(top.text),
+        top.link,
+        top.opened_at,
+        top.ask_id,
+        top.source_type,
+        top.asked_by,
     )
 
 
@@ -236,7 +238,9 @@ def score_account(
     buys = _per_source(e for e in window if e.kind == "buying_signal")
     open_all = sorted(
         (a for a in asks if a.is_open),
-        key=lambda a: (not a.overdue, -a.age_business_days, a.opened_at, a.ask_id),
+        # overdue first; client asks before our promises; the surest first (quoted as evidence); the oldest
+        key=lambda a: (not a.overdue, a.kind != "client_ask", -round(a.score, 1), -a.age_business_days, a.opened_at,
+                       a.ask_id),
     )
     counted = [a for a in open_all if a.opened_at >= lookback_start and counts(a.opened_at, a.source_key)]
     overdue = [a for a in counted if a.overdue]
