@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from tests.support.dovecot import free_port
 from tests.support.flowrun import sample_config, table_keys, toml_value
 
 pytestmark = pytest.mark.slow
@@ -107,12 +107,6 @@ def _wait_for(what: str, check: Callable[[], T | None], timeout: float, *watch: 
         time.sleep(0.5)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _healthy(api_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{api_url}/health", timeout=5) as r:
@@ -136,7 +130,7 @@ def prefect_api(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Service]]
         PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="1",
         TMPDIR=str(tmp_path / "tmp"),  # the runner's runner_storage/
     )
-    port = _free_port()
+    port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     cmd = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
     with _service("prefect-server", cmd, env, tmp_path) as server:
