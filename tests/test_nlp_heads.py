@@ -100,3 +100,20 @@ def test_thresholds_per_profile_are_ordered() -> None:
     p = np.clip(y * 0.35 + rng.random(2000) * 0.65, 0, 1)
     t = pick_thresholds(y.tolist(), p)
     assert t["recall"] <= t["balanced"] <= t["precision"]
+
+
+def test_onnx_vectors_do_not_depend_on_batch_mates() -> None:
+    """Dynamic int8 quantization scales whole input tensors: the encoder must encode sentences alone."""
+    from triage.nlp.encoder import load_encoder
+
+    enc = load_encoder("onnx", default_models_dir(), threads=2)
+    texts = ["Can you send the quote by Friday?", "Thanks!", "This is the third time I'm raising the SSO outage, "
+             "and our dispatchers still cannot log in on Monday mornings.", "We'd like 40 more seats."]
+    together = enc.encode(texts)
+    alone = np.vstack([enc.encode([t]) for t in texts])
+    shuffled = enc.encode(texts[::-1])[::-1]
+    assert np.array_equal(together, alone) and np.array_equal(together, shuffled)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    # and close to the fp32 torch encoder it was exported from
+    ref = load_encoder("torch", default_models_dir()).encode(texts)
+    assert float((together * ref).sum(axis=1).min()) > 0.95

@@ -201,7 +201,7 @@ class NlpSettings(_Section):
     threshold_profile: Literal["balanced", "precision", "recall"] = "balanced"
     #: where the int8 ONNX export is cached (default: models_dir/.build, else $XDG_CACHE_HOME/triage)
     cache_dir: Path | None = None
-    #: onnxruntime intra-op threads per process (0 = one per core)
+    #: sentences encoded side by side by the ONNX encoder, per process (0 = one per core)
     threads: int = Field(0, ge=0)
     #: longer message texts / utterances are cut here before sentence splitting (logged)
     max_unit_chars: int = Field(100_000, gt=0)

@@ -129,7 +129,7 @@ resolved exactly on a detected ask/commitment.
   and the labels are hard even for a fully fine-tuned BERT-base, which the GoEmotions paper reports below
   0.50 F1 on each of anger, annoyance and disappointment. The shipped head already stacks the embedding,
   tf-idf n-grams, rule and VADER features and a client-style seed set; scoring per sentence and taking the
-  maximum (what production does) costs about 0.015 against one score per comment. On client-style text
+  maximum (what production does) costs about 0.02 against one score per comment. On client-style text
   (the sanity set) the same head reaches about 0.9.
 * Asks follow Parakweet's notion ("an action is requested or proposed"), which is wider than "a client
   question we must answer"; statements with no request form need a confident head (see

@@ -6,6 +6,12 @@ Two backends produce the same kind of vector (mean-pooled, L2-normalised, 384-d)
   faster than torch on CPU. It is exported once, at first use, from the installed package weights into
   a gitignored cache directory keyed by the sha256 of ``model.safetensors``, so a changed encoder
   re-exports. Exporting uses ``torch.onnx.export`` (TorchScript exporter) and never the network.
+  Dynamic quantization scales the activations of a whole input tensor at once, so in a padded batch a
+  sentence's vector depends on its batch-mates (cosine down to 0.95 against the sentence alone). The
+  ONNX backend therefore encodes **one sentence per call**, calls running in parallel on a small thread
+  pool (one per core, onnxruntime releases the GIL): a sentence always gets the same vector, whatever
+  it is batched with, which keeps re-runs, resumed runs and Dask workers identical, and it is no slower
+  than padded batches (no padding work).
 * ``torch``: transformers ``AutoModel`` with ``local_files_only``; the fallback.
 
 Tokenization is the model's own ``tokenizer.json`` through ``tokenizers`` for both backends, truncated
@@ -20,6 +26,7 @@ import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -246,9 +253,12 @@ class OnnxEncoder(Encoder):
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
+        # parallelism comes from running sentences side by side (see the module doc), not inside one call
+        opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
+        self.workers = threads or os.cpu_count() or 1
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         opts.log_severity_level = 3
         try:
             self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
@@ -259,6 +269,27 @@ class OnnxEncoder(Encoder):
     def _hidden(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> FloatArray:
         hidden: FloatArray = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return hidden
+
+    def _one(self, ids: list[int]) -> FloatArray:
+        arr = np.asarray(ids, dtype=np.int64).reshape(1, -1)
+        pooled: FloatArray = self._hidden(arr, np.ones_like(arr))[0].mean(axis=0)
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+
+    def encode(self, texts: Sequence[str]) -> FloatArray:
+        """Vectors for ``texts`` (same order), each sentence encoded on its own (batch-invariant)."""
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        if self.workers == 1 or len(ids) == 1:
+            vectors = [self._one(x) for x in ids]
+        else:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="triage-onnx")
+            vectors = list(self._pool.map(self._one, ids))
+        out[:] = np.stack(vectors)
+        return out
 
 
 def load_encoder(

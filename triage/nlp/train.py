@@ -59,7 +59,9 @@ CONFIGS = {
 def embed_cached(encoder: Encoder, texts: Sequence[str], cache: Path, name: str) -> npt.NDArray[np.float32]:
     """Encoder vectors of ``texts``, cached per (encoder hash, backend, texts)."""
     h = hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()[:16]
-    path = cache / f"emb-{encoder.backend}-{encoder.encoder_hash[:12]}-{h}.npy"  # same texts, same file
+    # same texts, same file; "onnx1": one sentence per call (batch-invariant vectors)
+    mode = "onnx1" if encoder.backend == "onnx" else encoder.backend
+    path = cache / f"emb-{mode}-{encoder.encoder_hash[:12]}-{h}.npy"
     if path.is_file():
         arr: npt.NDArray[np.float32] = np.load(path)
         if arr.shape == (len(texts), encoder.dim):
