@@ -47,7 +47,7 @@ def pending_batches(settings: Settings, db: Database) -> list[list[TextUnit]]:
 
     Raises ModelNotFoundError when a head is missing (before any work is done).
     """
-    from triage.nlp.runtime import pipeline_version, spec_from_settings
+    from triage.nlp.spec import pipeline_version, spec_from_settings
     from triage.nlp.store import batch_units, read_pending_units
 
     version = pipeline_version(spec_from_settings(settings))

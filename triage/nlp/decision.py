@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from triage.nlp.rules import FEATURES
+from triage.nlp.patterns import FEATURES
 
 __all__ = ["FLOORS", "Floor", "apply_floors"]
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-__all__ = ["IMPERATIVE_VERBS", "PATTERNS_VERSION", "PHRASES", "TOKEN_PATTERNS", "WEEKDAYS"]
+__all__ = ["FEATURES", "IMPERATIVE_VERBS", "PATTERNS_VERSION", "PHRASES", "TOKEN_PATTERNS", "WEEKDAYS"]
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
             "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"]
@@ -276,6 +276,24 @@ TOKEN_PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
         [{"LOWER": {"IN": ["in", "within"]}}, {"LOWER": "the", "OP": "?"}, {"LOWER": "next", "OP": "?"},
          {"LIKE_NUM": True}, {"LOWER": {"IN": ["business", "working"]}, "OP": "?"},
          {"LOWER": {"IN": ["day", "days", "week", "weeks"]}}],
+    ],
+}
+
+
+#: rule-name prefixes used as binary head features, per detector (order is part of the head format)
+FEATURES: dict[str, list[str]] = {
+    "frustration": [
+        "frustration:escalation", "frustration:churn", "frustration:unresolved", "frustration:negative",
+        "frustration:shouting", "repeat:",
+    ],
+    "buying_signal": [
+        "buying:pricing", "buying:seats", "buying:expansion", "buying:renewal", "buying:upgrade",
+        "buying:budget", "buying:addon", "buying_neg:spam", "buying_neg:billing", "buying_neg:support",
+        "frustration:churn", "ask:qmark",
+    ],
+    "ask": [
+        "ask:qmark", "ask:question_start", "ask:modal", "ask:please", "ask:need", "ask:reply",
+        "ask:imperative", "repeat:", "due:", "commit:", "ask:closing",
     ],
 }
 

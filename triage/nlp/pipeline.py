@@ -36,13 +36,10 @@ from triage.nlp.encoder import encoder_hash, load_encoder
 from triage.nlp.heads import Head, load_head
 from triage.nlp.patterns import PATTERNS_VERSION
 from triage.nlp.rules import RuleSet, SentenceRules, is_scorable, rule_features
+from triage.nlp.spec import CODE_VERSION, COMPONENTS, DETECTORS
 
 __all__ = ["CODE_VERSION", "COMPONENTS", "DETECTORS", "Hit", "SentInfo", "content_hash", "ensure_extensions"]
 
-#: our components and their versions, in pipeline order (the sentencizer sits between lines and rules)
-COMPONENTS = ("triage_lines:1", "triage_rules:1", "triage_encoder:1", "frustration.v1", "buying_signal.v1", "ask.v1")
-#: pipe name -> registered detector version
-DETECTORS = {"frustration": "frustration.v1", "buying_signal": "buying_signal.v1", "ask": "ask.v1"}
 _SENT_END = frozenset(".!?;:")
 _BULLET = frozenset("-*•–>")
 _D = TypeVar("_D", bound="Detector")
@@ -72,8 +69,6 @@ class SentInfo:
     hits: list[Hit] = field(default_factory=list)
 
 
-#: bump when the code changes what a detector outputs for the same head and rules
-CODE_VERSION = "2"  # 2: weekday/date mentions in plain statements are not due dates
 
 
 def content_hash(head_hash: str, kind: str) -> str:

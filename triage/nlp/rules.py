@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 
-from triage.nlp.patterns import IMPERATIVE_VERBS, PHRASES, TOKEN_PATTERNS
+from triage.nlp.patterns import FEATURES, IMPERATIVE_VERBS, PHRASES, TOKEN_PATTERNS
 
 __all__ = [
     "FEATURES",
@@ -30,22 +30,6 @@ __all__ = [
     "rules_for_text",
 ]
 
-#: rule-name prefixes used as binary head features, per detector (order is part of the head format)
-FEATURES: dict[str, list[str]] = {
-    "frustration": [
-        "frustration:escalation", "frustration:churn", "frustration:unresolved", "frustration:negative",
-        "frustration:shouting", "repeat:",
-    ],
-    "buying_signal": [
-        "buying:pricing", "buying:seats", "buying:expansion", "buying:renewal", "buying:upgrade",
-        "buying:budget", "buying:addon", "buying_neg:spam", "buying_neg:billing", "buying_neg:support",
-        "frustration:churn", "ask:qmark",
-    ],
-    "ask": [
-        "ask:qmark", "ask:question_start", "ask:modal", "ask:please", "ask:need", "ask:reply",
-        "ask:imperative", "repeat:", "due:", "commit:", "ask:closing",
-    ],
-}
 
 _QUESTION_START = frozenset(
     [

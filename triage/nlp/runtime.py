@@ -1,19 +1,16 @@
-"""Build the detector pipeline from settings, name its version, and cache it per process.
+"""Build the detector pipeline from settings and cache it per process.
 
-:func:`pipeline_version` is cheap (hashes of the head files and the rule tables, no model load), so
-``pending_batches`` can ask which text the *current* pipeline has not scored yet. :func:`get_runtime`
+Its name (:func:`pipeline_version`, :class:`PipelineSpec`) lives in :mod:`triage.nlp.spec`, which needs
+no spaCy, and is re-exported here. :func:`get_runtime`
 builds the spaCy pipeline once per process and configuration (Prefect threads and Dask workers share
 it) and serialises its use with a lock (ONNX Runtime already uses every core).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -21,11 +18,14 @@ from spacy.language import Language
 from triage.errors import DetectorError
 from triage.log import get_logger
 from triage.nlp import pipeline as _components  # noqa: F401  (registers the factories)
-from triage.nlp.decision import FLOORS
-from triage.nlp.heads import KINDS, TRAIN_HINT, head_file_hash, head_paths
-from triage.nlp.patterns import PATTERNS_VERSION
-from triage.nlp.pipeline import CODE_VERSION, COMPONENTS, DETECTORS, Detector, ensure_extensions
-from triage.settings import Settings
+from triage.nlp.pipeline import DETECTORS, Detector, ensure_extensions
+from triage.nlp.spec import (
+    _DEFAULT_COMMIT,
+    PipelineSpec,
+    effective_thresholds,
+    pipeline_version,
+    spec_from_settings,
+)
 
 __all__ = [
     "PipelineSpec", "Runtime", "build_nlp", "effective_thresholds", "get_runtime", "get_segmenter",
@@ -34,82 +34,6 @@ __all__ = [
 
 log = get_logger("nlp.runtime")
 
-_DEFAULT_COMMIT = {"commit_rule_weight": 0.6, "commit_threshold": 0.6}
-
-
-@dataclass(frozen=True)
-class PipelineSpec:
-    """Everything that decides the pipeline's output or speed (hashable: the cache key)."""
-
-    models_dir: str
-    backend: str = "onnx"
-    spacy_model: str = "blank"
-    profile: str = "balanced"
-    thresholds: tuple[tuple[str, float], ...] = ()
-    cache_dir: str | None = None
-    batch_size: int = 64
-    threads: int = 0
-
-    def threshold_override(self, kind: str) -> float | None:
-        return dict(self.thresholds).get(kind)
-
-
-def spec_from_settings(settings: Settings) -> PipelineSpec:
-    n = settings.nlp
-    return PipelineSpec(
-        models_dir=str(Path(n.models_dir).resolve()),
-        backend=n.encoder_backend,
-        spacy_model=n.spacy_model,
-        profile=n.threshold_profile,
-        thresholds=tuple(sorted(n.thresholds.items())),
-        cache_dir=str(n.cache_dir) if n.cache_dir else None,
-        batch_size=n.batch_size,
-        threads=n.threads,
-    )
-
-
-@lru_cache(maxsize=16)
-def _head_thresholds(models_dir: str, kind: str, file_hash: str) -> dict[str, float]:
-    meta_path, _ = head_paths(Path(models_dir), kind)
-    try:
-        data = json.loads(meta_path.read_text(encoding="utf-8"))
-        return {k: float(v) for k, v in data["thresholds"].items()}
-    except (OSError, ValueError, KeyError) as e:
-        raise DetectorError(f"the {kind} head {meta_path} is unreadable ({e}); {TRAIN_HINT}") from e
-
-
-def effective_thresholds(spec: PipelineSpec) -> dict[str, float]:
-    """Decision threshold per detector: the settings override, else the head's profile threshold."""
-    out: dict[str, float] = {}
-    for kind in KINDS:
-        override = spec.threshold_override(kind)
-        if override is not None:
-            out[kind] = override
-            continue
-        known = _head_thresholds(spec.models_dir, kind, head_file_hash(Path(spec.models_dir), kind))
-        if spec.profile not in known:
-            raise DetectorError(f"the {kind} head has no {spec.profile!r} threshold (has {', '.join(known)})")
-        out[kind] = known[spec.profile]
-    commit = spec.threshold_override("commitment")
-    out["commitment"] = commit if commit is not None else _DEFAULT_COMMIT["commit_threshold"]
-    return out
-
-
-def pipeline_version(spec: PipelineSpec) -> str:
-    """A short hash of component versions, rule tables, head hashes, thresholds and backend."""
-    heads = {k: head_file_hash(Path(spec.models_dir), k) for k in KINDS}
-    blob = {
-        "code": CODE_VERSION,
-        "components": COMPONENTS,
-        "patterns": PATTERNS_VERSION,
-        "spacy_model": spec.spacy_model,
-        "backend": spec.backend,
-        "heads": heads,
-        "thresholds": effective_thresholds(spec),
-        "commit": _DEFAULT_COMMIT["commit_rule_weight"],
-        "floors": {k: [asdict(f) for f in v] for k, v in FLOORS.items()},
-    }
-    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
 def _base_nlp(spacy_model: str) -> Language:
