@@ -256,8 +256,7 @@ class OnnxEncoder(Encoder):
         self._pool_lock = threading.Lock()
         # one session per pool thread: ~8% faster than threads sharing one session (measured on 2 cores)
         self._local = threading.local()
-        self._session = self._new_session()
-        self._local.session = self._session  # the constructing thread reuses it
+        self._local.session = self._new_session()  # load now, so a broken model fails here; this thread keeps it
 
     def _new_session(self) -> Any:
         import onnxruntime as ort
@@ -279,13 +278,12 @@ class OnnxEncoder(Encoder):
         return session
 
     def _hidden(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> FloatArray:
-        hidden: FloatArray = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        hidden: FloatArray = self._thread_session().run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return hidden
 
     def _one(self, ids: list[int]) -> FloatArray:
         arr = np.asarray(ids, dtype=np.int64).reshape(1, -1)
-        hidden = self._thread_session().run(None, {"input_ids": arr, "attention_mask": np.ones_like(arr)})[0]
-        pooled: FloatArray = hidden[0].mean(axis=0)
+        pooled: FloatArray = self._hidden(arr, np.ones_like(arr))[0].mean(axis=0)
         return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
     def encode(self, texts: Sequence[str]) -> FloatArray:

@@ -36,9 +36,9 @@ from triage.nlp.encoder import encoder_hash, load_encoder
 from triage.nlp.heads import Head, load_head
 from triage.nlp.patterns import PATTERNS_VERSION
 from triage.nlp.rules import RuleSet, SentenceRules, is_scorable, rule_features
-from triage.nlp.spec import CODE_VERSION, COMPONENTS, DETECTORS
+from triage.nlp.spec import CODE_VERSION
 
-__all__ = ["CODE_VERSION", "COMPONENTS", "DETECTORS", "Hit", "SentInfo", "content_hash", "ensure_extensions"]
+__all__ = ["Hit", "SentInfo", "content_hash", "ensure_extensions"]
 
 _SENT_END = frozenset(".!?;:")
 _BULLET = frozenset("-*•–>")
@@ -67,8 +67,6 @@ class SentInfo:
     vector: np.ndarray | None = None
     scores: dict[str, float] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
-
-
 
 
 def content_hash(head_hash: str, kind: str) -> str:

@@ -18,9 +18,10 @@ from spacy.language import Language
 from triage.errors import DetectorError
 from triage.log import get_logger
 from triage.nlp import pipeline as _components  # noqa: F401  (registers the factories)
-from triage.nlp.pipeline import DETECTORS, Detector, ensure_extensions
+from triage.nlp.pipeline import Detector, ensure_extensions
 from triage.nlp.spec import (
     _DEFAULT_COMMIT,
+    DETECTORS,
     PipelineSpec,
     effective_thresholds,
     pipeline_version,
@@ -33,7 +34,6 @@ __all__ = [
 ]
 
 log = get_logger("nlp.runtime")
-
 
 
 def _base_nlp(spacy_model: str) -> Language:
