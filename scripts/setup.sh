@@ -4,7 +4,8 @@
 #   scripts/setup.sh --test   also the test tools and the Debian packages the tests start for real
 #                             (dovecot-imapd for IMAP, chromium for the HTML page)
 # torch is installed FIRST and pinned to the CPU build on this machine's disk (torch==2.13.0);
-# letting a dependency pull torch would download a CUDA build of several GB.
+# letting a dependency pull torch would download a CUDA build of several GB. Every other version comes
+# from constraints.txt (one pinned set for tests, benchmarks and the model card).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 WITH_TEST=0
@@ -31,10 +32,10 @@ fi
 PIP="$VENV/bin/python -m pip --disable-pip-version-check"
 extras=""; [ "$WITH_TEST" = 1 ] && extras="[test,dask]"
 stamp="$VENV/.triage-installed$extras"
-want=$(cat pyproject.toml | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   $VENV/bin/python -c "import torch" 2>/dev/null || { echo "==> torch==2.13.0 (CPU)"; $PIP install -q torch==2.13.0; }
   echo "==> pip install -e .$extras"
-  $PIP install -q -e ".$extras"
+  $PIP install -q -c constraints.txt -e ".$extras"
   echo "$want" > "$stamp"
 fi
