@@ -177,11 +177,11 @@ def test_crash_mid_run_resumes_without_duplicates(
     real = parse_mail
     calls = {"n": 0}
 
-    def crashing(raw: bytes) -> object:
+    def crashing(raw: bytes, *limits: object) -> object:
         calls["n"] += 1
         if calls["n"] == 35:
             raise KeyboardInterrupt("simulated crash")  # not a ParseError: the run dies mid-batch
-        return real(raw)
+        return real(raw, *limits)  # type: ignore[arg-type]
 
     monkeypatch.setattr(stage, "parse_mail", crashing)
     with pytest.raises(KeyboardInterrupt):

@@ -173,7 +173,7 @@ def test_config_example_shows_the_real_defaults() -> None:
     example = Path(__file__).resolve().parent.parent / "config.example.toml"
     s = load_settings(example, use_env_config=False)
     d = Settings()
-    for section in ("database", "nlp", "scoring", "output", "flow"):
+    for section in ("database", "parse", "nlp", "scoring", "output", "flow"):
         got = getattr(s, section).model_dump(exclude={"models_dir", "path", "html_path"})
         want = getattr(d, section).model_dump(exclude={"models_dir", "path", "html_path"})
         assert got == want, f"[{section}] in config.example.toml differs from the defaults"

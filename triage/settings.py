@@ -44,6 +44,7 @@ __all__ = [
     "NlpSettings",
     "OrgSettings",
     "OutputSettings",
+    "ParseSettings",
     "ScoringSettings",
     "ScoringWeights",
     "Settings",
@@ -170,6 +171,17 @@ class SourcesSettings(_Section):
 class TranscriptSettings(_Section):
     paths: list[Path] = Field(default_factory=list)
     max_bytes: int = Field(20_000_000, gt=0)
+
+
+class ParseSettings(_Section):
+    """Limits per message or transcript: past one the item is quarantined and the run goes on."""
+
+    #: MIME containers (multipart, forwarded message/rfc822) nested deeper than this: too_deep
+    max_depth: int = Field(32, gt=0, le=400)
+    #: more MIME parts than this in one message: too_many_parts
+    max_parts: int = Field(2000, gt=0)
+    #: seconds to parse one message or transcript: parse_timeout
+    timeout_seconds: float = Field(10.0, gt=0)
 
 
 class OrgSettings(_Section):
@@ -321,6 +333,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=lambda: DatabaseSettings())
     sources: SourcesSettings = Field(default_factory=lambda: SourcesSettings())
     transcripts: TranscriptSettings = Field(default_factory=lambda: TranscriptSettings())
+    parse: ParseSettings = Field(default_factory=lambda: ParseSettings())
     org: OrgSettings = Field(default_factory=lambda: OrgSettings())
     nlp: NlpSettings = Field(default_factory=lambda: NlpSettings())
     scoring: ScoringSettings = Field(default_factory=lambda: ScoringSettings())

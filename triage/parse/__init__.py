@@ -13,10 +13,11 @@ from triage.db import Database
 from triage.log import get_logger
 from triage.parse import meetings, messages, store
 from triage.parse.accounts_file import read_accounts_file
+from triage.parse.budget import ParseLimits
 from triage.settings import Settings
 from triage.types import ParseReport, TranscriptReport
 
-__all__ = ["ingest_transcripts", "load_accounts", "parse_pending"]
+__all__ = ["ingest_transcripts", "load_accounts", "parse_limits", "parse_pending"]
 
 log = get_logger("parse")
 
@@ -42,10 +43,18 @@ def load_accounts(settings: Settings, db: Database) -> int:
 
 def parse_pending(settings: Settings, db: Database, run_id: str) -> ParseReport:
     """Parse every raw message without a ``messages`` row (or quarantine it); rebuild threads."""
-    return messages.parse_pending(db, store.read_book(db, settings.org), run_id)
+    return messages.parse_pending(db, store.read_book(db, settings.org), run_id, parse_limits(settings))
 
 
 def ingest_transcripts(settings: Settings, db: Database, run_id: str) -> TranscriptReport:
     """Parse new/changed transcript files into ``transcripts``/``utterances`` (or quarantine)."""
     cfg = settings.transcripts
-    return meetings.ingest_transcripts(db, store.read_book(db, settings.org), cfg.paths, cfg.max_bytes, run_id)
+    return meetings.ingest_transcripts(
+        db, store.read_book(db, settings.org), cfg.paths, cfg.max_bytes, run_id, limits=parse_limits(settings)
+    )
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    """The per-item limits of ``[parse]``."""
+    p = settings.parse
+    return ParseLimits(max_depth=p.max_depth, max_parts=p.max_parts, timeout_seconds=p.timeout_seconds)

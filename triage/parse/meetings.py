@@ -10,12 +10,17 @@
 * Speaker role: internal (org.internal_people, owner AMs, contacts with our domains), client
   (contacts of an account, or any other named speaker in a meeting of a known account), unknown.
 * Broken files go to quarantine (kind ``transcript``, item_key = hash of the path) with a reason;
-  the run goes on. A file that later parses leaves quarantine.
+  the run goes on. A file that later parses leaves quarantine. Each file is parsed under the
+  ``[parse]`` time budget (``parse_timeout``).
+* Links are followed only to files inside the configured folder (``outside_source`` otherwise);
+  loops, dangling links, FIFOs and unreadable files or folders are ``unreadable``. Paths are stored
+  with :func:`triage.localfiles.escape_name`, so any file name (bytes that are not UTF-8) is kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -27,10 +32,12 @@ from typing import Any
 import pyarrow as pa
 
 from triage.db import Database
-from triage.errors import TranscriptError
+from triage.errors import ParseError
+from triage.localfiles import Refused, escape_name, read_inside, resolve_inside
 from triage.log import get_logger
 from triage.parse import store
 from triage.parse.accounts import AccountBook
+from triage.parse.budget import Budget, ParseLimits
 from triage.parse.transcripts import TranscriptDoc, parse_transcript
 from triage.progress import track
 from triage.types import TranscriptReport, stable_id
@@ -77,21 +84,39 @@ def meeting_link(path: Path, start_s: float | None = None) -> str:
     return f"{uri}#t={start_s:g}" if start_s is not None else uri
 
 
-def scan(paths: Sequence[Path]) -> Iterator[tuple[Path, Path]]:
-    """(configured root, file) for every non-hidden file under the roots, in sorted order."""
+def scan(paths: Sequence[Path]) -> Iterator[tuple[Path, Path, Refused | None]]:
+    """(configured root, file, why it cannot be read) for every non-hidden file under the roots.
+
+    Sorted by path. Folder links are not walked; one that leaves its root comes out refused
+    (``outside_source``), and so does a folder that cannot be listed (``unreadable``). File links
+    are checked when the file is read (:func:`triage.localfiles.read_inside`).
+    """
     for root in paths:
         root = Path(root).expanduser()
         if not root.exists():
-            log.warning("transcripts folder %s does not exist (transcripts.paths); skipped", root)
+            log.warning("transcripts folder %s does not exist (transcripts.paths); skipped", escape_name(root))
             continue
         if root.is_file():
-            yield root.parent, root
+            yield root.parent, root, None
             continue
-        for f in sorted(root.rglob("*")):
-            rel = f.relative_to(root).parts
-            if any(p.startswith(".") for p in rel) or not f.is_file():
-                continue
-            yield root, f
+        real_root = root.resolve()
+        found: list[tuple[Path, Path, Refused | None]] = []
+        unlisted: list[OSError] = []
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unlisted.append):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for d in list(dirnames):
+                if (here / d).is_symlink():
+                    dirnames.remove(d)
+                    target = resolve_inside(here / d, real_root)
+                    if isinstance(target, Refused):
+                        found.append((root, here / d, target))
+            found += [(root, here / n, None) for n in filenames if not n.startswith(".")]
+        for err in unlisted:
+            where = Path(os.fsdecode(err.filename)) if err.filename else root
+            why = Refused("unreadable", f"cannot list folder {escape_name(where)}: {err.strerror or err}")
+            found.append((root, where, why))
+        yield from sorted(found, key=lambda f: f[1])
 
 
 def _file_account(root: Path, path: Path, book: AccountBook) -> str | None:
@@ -147,12 +172,17 @@ class _Parsed:
     utterances: list[dict[str, Any]]
 
 
-def _quarantine(path: Path, reason: str, detail: str, size: int | None) -> store.QuarantineItem:
+def _location(path: Path, readable: bool) -> str:
+    """Where a transcript is, as stored: its real path; a link that cannot be read: the link itself."""
+    return escape_name(os.path.realpath(path) if readable else os.path.abspath(path))
+
+
+def _quarantine(location: str, reason: str, detail: str, size: int | None) -> store.QuarantineItem:
     return store.QuarantineItem(
         kind="transcript",
-        item_key=stable_id("transcript", str(path.resolve()), length=32),
+        item_key=stable_id("transcript", location, length=32),
         source="transcripts",
-        location=str(path.resolve()),
+        location=location,
         stage="parse",
         reason=reason,
         detail=detail,
@@ -160,8 +190,28 @@ def _quarantine(path: Path, reason: str, detail: str, size: int | None) -> store
     )
 
 
+def _parse_one(data: bytes, path: Path, limits: ParseLimits | None) -> TranscriptDoc | store.QuarantineItem:
+    """One transcript parsed under its budget, or its quarantine row: no file can stop the stage."""
+    location = _location(path, True)
+    try:
+        return parse_transcript(data, path.suffix, Budget(limits))
+    except ParseError as e:  # TranscriptError, or the budget's parse_timeout
+        return _quarantine(location, e.reason, e.detail, len(data))
+    except (MemoryError, RecursionError) as e:
+        return _quarantine(location, "too_large" if isinstance(e, MemoryError) else "too_deep", repr(e), len(data))
+    except Exception as e:  # a parser bug on one odd file: quarantine it, keep the night going
+        log.debug("parsing transcript %s failed", location, exc_info=True)
+        return _quarantine(location, "parse_failed", f"{type(e).__name__}: {e}", len(data))
+
+
 def ingest_transcripts(
-    db: Database, book: AccountBook, paths: Sequence[Path], max_bytes: int, run_id: str
+    db: Database,
+    book: AccountBook,
+    paths: Sequence[Path],
+    max_bytes: int,
+    run_id: str,
+    *,
+    limits: ParseLimits | None = None,
 ) -> TranscriptReport:
     """Parse new and changed transcript files under ``paths`` (see the module docstring)."""
     report = TranscriptReport()
@@ -174,36 +224,31 @@ def ingest_transcripts(
     seen_keys: set[str] = set()
     bad: list[store.QuarantineItem] = []
     cleared: list[str] = []
+    real_roots: dict[Path, Path] = {}
     with track("Reading transcripts", len(files)) as progress:
-        for root, path in files:
+        for root, path, refused in files:
             progress.advance()
-            qkey = stable_id("transcript", str(path.resolve()), length=32)
-            try:
-                st = path.stat()
-                if st.st_size > max_bytes:
-                    bad.append(
-                        _quarantine(
-                            path,
-                            "too_large",
-                            f"{st.st_size} bytes > transcripts.max_bytes ({max_bytes})",
-                            st.st_size,
-                        )
-                    )
-                    continue
-                data = path.read_bytes()
-            except OSError as e:
-                bad.append(_quarantine(path, "unreadable", e.strerror or str(e), None))
+            real_root = real_roots.setdefault(root, root.resolve())
+            got = refused or read_inside(path, real_root, max_bytes)
+            if isinstance(got, Refused):
+                if got.reason == "too_large":
+                    detail = f"{got.size_bytes} bytes > transcripts.max_bytes ({max_bytes})"
+                    bad.append(_quarantine(_location(path, True), "too_large", detail, got.size_bytes))
+                else:
+                    bad.append(_quarantine(_location(path, False), got.reason, got.detail, None))
                 continue
+            data, st = got
+            location = _location(path, True)
+            qkey = stable_id("transcript", location, length=32)
             key = hashlib.sha256(data).hexdigest()
             if key in known or key in seen_keys:
                 report.skipped += 1
                 if qkey in already_quarantined:
                     cleared.append(qkey)
                 continue
-            try:
-                doc = parse_transcript(data, path.suffix)
-            except TranscriptError as e:
-                bad.append(_quarantine(path, e.reason, e.detail, len(data)))
+            doc = _parse_one(data, path, limits)
+            if isinstance(doc, store.QuarantineItem):
+                bad.append(doc)
                 continue
             pending.append(_build(key, root, path, doc, book, st.st_mtime))
             seen_keys.add(key)
@@ -231,7 +276,7 @@ def _build(key: str, root: Path, path: Path, doc: TranscriptDoc, book: AccountBo
         path=path,
         transcript={
             "transcript_key": key,
-            "path": str(path.resolve()),
+            "path": _location(path, True),
             "format": doc.format,
             "title": doc.title or path.stem,
             "meeting_at": _meeting_at(path, doc, mtime),

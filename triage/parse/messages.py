@@ -20,6 +20,7 @@ from triage.errors import ParseError
 from triage.log import get_logger
 from triage.parse import store
 from triage.parse.accounts import AccountBook, domain_of
+from triage.parse.budget import ParseLimits
 from triage.parse.mime import ParsedMail, parse_mail
 from triage.parse.threads import ThreadMessage, build_threads
 from triage.progress import track
@@ -171,8 +172,28 @@ def _quarantine(r: store.RawRow, reason: str, detail: str) -> store.QuarantineIt
     )
 
 
-def parse_pending(db: Database, book: AccountBook, run_id: str) -> ParseReport:
-    """Parse every pending raw message into ``messages`` or quarantine; then :func:`rebuild`."""
+def _parse_one(r: store.RawRow, limits: ParseLimits | None) -> ParsedMail | store.QuarantineItem:
+    """One message parsed, or its quarantine row: no single message can stop the stage."""
+    if r.raw is None:
+        return _quarantine(r, "no_content", "raw_messages.raw is empty (not stored at ingest)")
+    try:
+        return parse_mail(r.raw, limits)
+    except ParseError as e:
+        return _quarantine(r, e.reason, e.detail)
+    except (MemoryError, RecursionError) as e:
+        return _quarantine(r, "too_large" if isinstance(e, MemoryError) else "too_deep", type(e).__name__)
+    except Exception as e:  # a parser bug on one odd message: quarantine it, keep the night going
+        log.debug("parsing message %s failed", r.message_key, exc_info=True)
+        return _quarantine(r, "parse_failed", f"{type(e).__name__}: {e}")
+
+
+def parse_pending(
+    db: Database, book: AccountBook, run_id: str, limits: ParseLimits | None = None
+) -> ParseReport:
+    """Parse every pending raw message into ``messages`` or quarantine; then :func:`rebuild`.
+
+    ``limits`` bound the work per message (depth, parts, time; default :class:`ParseLimits`).
+    """
     report = ParseReport()
     pending = store.pending_messages(db)
     with track("Parsing mail", len(pending)) as progress:
@@ -181,13 +202,9 @@ def parse_pending(db: Database, book: AccountBook, run_id: str) -> ParseReport:
             now = datetime.now(UTC)
             rows, bad = [], []
             for r in raws:
-                if r.raw is None:
-                    bad.append(_quarantine(r, "no_content", "raw_messages.raw is empty (not stored at ingest)"))
-                    continue
-                try:
-                    parsed = parse_mail(r.raw)
-                except ParseError as e:
-                    bad.append(_quarantine(r, e.reason, e.detail))
+                parsed = _parse_one(r, limits)
+                if isinstance(parsed, store.QuarantineItem):
+                    bad.append(parsed)
                     continue
                 if parsed.notes:
                     log.debug("message %s parsed with fallbacks: %s", r.message_key, "; ".join(parsed.notes))

@@ -2,9 +2,11 @@
 
 Pure (no I/O). Parsing uses ``email.parser.BytesParser(policy=email.policy.default)``; every header
 is read defensively: when the modern policy raises on a malformed header, the raw (compat32-style)
-value is decoded instead and the fallback is noted. Bodies are decoded from the transfer encoding
-and then with :func:`triage.parse.text.decode_bytes` (declared charset, UTF-8, Windows-1252), so an
-unknown or lying charset label never loses the message.
+value is decoded instead and the fallback is noted. The MIME tree is walked once
+(:mod:`triage.parse.mimewalk`) under a per-message :class:`~triage.parse.budget.Budget`. Bodies are
+decoded from the transfer encoding and then with :func:`triage.parse.charsets.decode_text`
+(declared charset, UTF-8, then charset-normalizer's detection), so an unknown or lying charset label
+never turns the client's words into replacement characters.
 
 A message that cannot be used raises :class:`triage.errors.ParseError` with a reason code:
 
@@ -13,7 +15,10 @@ A message that cannot be used raises :class:`triage.errors.ParseError` with a re
 * ``bad_mime``: the MIME structure makes the parser fail, or leaves no readable body (the
   parser's defects are listed in the detail);
 * ``no_text``: no text body and no attachment (nothing to analyse or show);
-* ``undecodable``: the text is mostly replacement or control characters (binary sent as text).
+* ``undecodable``: a text part is in no charset (declared, UTF-8 or detected), or is mostly
+  control characters (binary sent as text);
+* ``too_deep`` / ``too_many_parts`` / ``parse_timeout``: past a limit of :class:`ParseLimits`
+  (MIME nesting depth, number of parts, time).
 """
 
 from __future__ import annotations
@@ -30,16 +35,21 @@ from email.parser import BytesParser
 from typing import Any
 
 from triage.errors import ParseError
+from triage.parse.budget import Budget, ParseLimits
+from triage.parse.charsets import decode_bytes, decode_text
+from triage.parse.mimewalk import Level, walk
 from triage.parse.quotes import new_text as strip_to_new_text
-from triage.parse.text import decode_bytes, html_to_text, normalise_text
+from triage.parse.text import html_to_text, normalise_text
 
-__all__ = ["MAX_BODY_CHARS", "ParsedMail", "msgid_list", "normalise_msgid", "parse_mail"]
+__all__ = ["MAX_BODY_CHARS", "MAX_HTML_CHARS", "ParsedMail", "msgid_list", "normalise_msgid", "parse_mail"]
 
 #: text kept per body (a 25 MB mail of text is not read by anyone; the rest is noted, not analysed)
 MAX_BODY_CHARS = 1_000_000
 #: header values longer than this are cut before parsing (pathological headers are slow to parse)
 MAX_HEADER_CHARS = 100_000
-_MAX_NEST = 5
+#: HTML longer than this is cut before it is converted (its text would be cut at MAX_BODY_CHARS
+#: anyway, and converting 25 MB of HTML takes half a minute)
+MAX_HTML_CHARS = 2 * MAX_BODY_CHARS
 
 #: exceptions the email package raises on malformed input (it has no single base class)
 _EMAIL_ERRORS: tuple[type[BaseException], ...] = (
@@ -250,71 +260,69 @@ def _decoded_text(part: Message, notes: list[str]) -> str:
         payload = str(part.get_payload() or "").encode("utf-8", "surrogateescape")
     charset = part.get_param("charset")
     label = charset if isinstance(charset, str) else None
-    text, note = decode_bytes(payload, label)
+    text, note = decode_text(payload, label)
     if note:
         notes.append(note)
+    if text is None:
+        raise ParseError(
+            "undecodable",
+            f"the {part.get_content_type()} part is not text in {label or 'any charset'} (nor in one detected)",
+        )
     return text
 
 
-def _part_text(part: Message, notes: list[str]) -> str:
+def _part_text(part: Message, notes: list[str], budget: Budget) -> str:
     text = _decoded_text(part, notes)
     if len(text) >= 20 and _garbage_share(text) > 0.2:
         raise ParseError("undecodable", f"the {part.get_content_type()} part is mostly undecodable or control bytes")
+    budget.check("decoding the body")
     if part.get_content_type() == "text/html":
-        return html_to_text(text)
+        if len(text) > MAX_HTML_CHARS:
+            notes.append(f"HTML body longer than {MAX_HTML_CHARS} characters; cut before conversion")
+            text = text[:MAX_HTML_CHARS]
+        return html_to_text(text, check=budget.checker("converting HTML to text"))
     return normalise_text(text)
 
 
-def _is_attachment(part: Message) -> bool:
-    disp = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-    return disp == "attachment" or (disp != "inline" and part.get_filename() is not None)
-
-
-def _body_and_extras(msg: Message, notes: list[str], depth: int) -> tuple[str, str, list[str]]:
-    """(main body text, forwarded text, attachment names) of a message."""
+def _body_and_extras(level: Level, notes: list[str], budget: Budget) -> tuple[str, str, list[str]]:
+    """(main body text, forwarded text, attachment names) of one message of the tree."""
+    msg = level.msg
     body_part: Message | None = None
     if isinstance(msg, EmailMessage):
         try:
             body_part = msg.get_body(preferencelist=("plain", "html"))
         except _EMAIL_ERRORS as e:
             notes.append(f"get_body: {type(e).__name__}")
-    candidates = [p for p in msg.walk() if p.get_content_maintype() == "text" and not _is_attachment(p)]
-    if body_part is None and candidates:
-        body_part = candidates[0]
-    body = _part_text(body_part, notes) if body_part is not None else ""
+    if body_part is None and level.texts:
+        body_part = level.texts[0]
+    body = _part_text(body_part, notes, budget) if body_part is not None else ""
     if body_part is not None and body_part.get_content_type() == "text/plain" and len(body.strip()) < 3:
         # an empty plain alternative next to a real HTML one
-        html = next((p for p in candidates if p.get_content_type() == "text/html"), None)
+        html = next((p for p in level.texts if p.get_content_type() == "text/html"), None)
         if html is not None:
-            body = _part_text(html, notes)
-    forwarded: list[str] = []
-    attachments: list[str] = []
-    for part in msg.walk():
-        if part is msg:
-            continue
-        ctype = part.get_content_type()
-        if ctype == "message/rfc822" and depth < _MAX_NEST:
-            inner = part.get_payload()
-            inner_msg = inner[0] if isinstance(inner, list) and inner else None
-            if isinstance(inner_msg, Message):
-                forwarded.append(_forwarded_block(inner_msg, notes, depth + 1))
-            continue
-        if part.get_content_maintype() in ("multipart", "message") or part is body_part:
-            continue
-        if _is_attachment(part) or part.get_content_maintype() != "text":
-            name = part.get_filename() or ctype
-            attachments.append(_unsurrogate(str(name)))
+            body = _part_text(html, notes, budget)
+    forwarded = [_forwarded_block(inner, notes, budget) for inner in level.forwards]
+    attachments = [
+        _unsurrogate(str(p.get_filename() or p.get_content_type())) for p in level.attachments if p is not body_part
+    ]
     return body, "\n\n".join(f for f in forwarded if f), attachments
 
 
-def _forwarded_block(inner: Message, notes: list[str], depth: int) -> str:
-    h = _Headers(inner)
+def _forwarded_block(inner: Level, notes: list[str], budget: Budget) -> str:
+    h = _Headers(inner.msg)
     head = [f"{k}: {h.text(k)}" for k in ("From", "Date", "Subject", "To") if h.text(k)]
-    body, fwd, _ = _body_and_extras(inner, notes, depth)
+    body, fwd, _ = _body_and_extras(inner, notes, budget)
     parts = ["---------- Forwarded message ----------", *head, "", body]
     if fwd:
         parts += ["", fwd]
     return "\n".join(parts).strip()
+
+
+def _all_parts(level: Level) -> list[Message]:
+    out = list(level.parts)
+    for inner in level.forwards:
+        out += _all_parts(inner)
+    return out
 
 
 def _garbage_share(text: str) -> float:
@@ -323,24 +331,35 @@ def _garbage_share(text: str) -> float:
     return len(_GARBAGE.findall(text)) / len(text)
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Parse one RFC 5322 message; raise :class:`ParseError` (with a reason code) when unusable."""
+def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
+    """Parse one RFC 5322 message; raise :class:`ParseError` (with a reason code) when unusable.
+
+    ``limits`` (default :class:`ParseLimits`) bound the nesting depth, the number of MIME parts and
+    the time spent: past one the message is refused with ``too_deep``, ``too_many_parts`` or
+    ``parse_timeout``.
+    """
+    budget = Budget(limits)
     if not raw or not raw.strip():
         raise ParseError("empty", "the message has no bytes")
     try:
         msg = BytesParser(policy=email.policy.default).parsebytes(raw)
+    except RecursionError as e:
+        # the stdlib parser recurses once per nesting level: hundreds of levels exhaust the stack
+        raise ParseError("too_deep", "the MIME parser gave up: parts nested hundreds of levels deep") from e
     except _EMAIL_ERRORS as e:
         raise ParseError("bad_mime", f"the MIME parser failed: {type(e).__name__}: {e}") from e
+    budget.check("reading the MIME structure")
     headers = _Headers(msg)
     if not any(headers.present(h) for h in _MAIL_HEADERS):
         raise ParseError("not_email", "no From, To, Date, Subject or Message-ID header")
     notes = headers.notes
     try:
-        body, forwarded, attachments = _body_and_extras(msg, notes, 0)
+        tree = walk(msg, budget)
+        body, forwarded, attachments = _body_and_extras(tree, notes, budget)
     except _EMAIL_ERRORS as e:
         raise ParseError("bad_mime", f"cannot read the body: {type(e).__name__}: {e}") from e
     if not body.strip() and not forwarded.strip() and not attachments:
-        defects = sorted({type(d).__name__ for part in msg.walk() for d in part.defects})
+        defects = sorted({type(d).__name__ for part in _all_parts(tree) for d in part.defects})
         if defects:
             raise ParseError("bad_mime", f"no readable body; MIME defects: {', '.join(defects)}")
         raise ParseError("no_text", "no text body and no attachment")
@@ -364,7 +383,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         cc_addrs=list(dict.fromkeys(a for _, a in headers.addresses("cc"))),
         sent_at=_parse_date(headers),
         body_text=full,
-        new_text=strip_to_new_text(body),
+        new_text=strip_to_new_text(body, check=budget.checker("stripping quotes")),
         attachments=attachments,
         notes=notes,
     )

@@ -21,6 +21,7 @@ Measured against mail-parser-reply and quotequail on hand-checked Enron mail: se
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from triage.parse.replyheaders import library_cut
 from triage.parse.text import normalise_text
@@ -330,16 +331,28 @@ def _unwrap(lines: list[str]) -> list[str]:
     return out
 
 
-def new_text(text: str, *, use_library: bool = True) -> str:
-    """Only what this message newly says (see the module docstring for the rules)."""
+def _no_check() -> None:
+    return None
+
+
+def new_text(text: str, *, use_library: bool = True, check: Callable[[], None] = _no_check) -> str:
+    """Only what this message newly says (see the module docstring for the rules).
+
+    ``check`` is called between the steps (a deadline: it raises to stop the work).
+    """
     lines = normalise_text(text).split("\n")
+    check()
     cut, drop = _find_cut(lines)
+    check()
     kept = [line for i, line in enumerate(lines[:cut]) if i not in drop and not line.lstrip().startswith(">")]
     if use_library and kept:
         kept = library_cut("\n".join(kept)).split("\n")
+        check()
     kept = [_ATTACHMENT.sub("", line).rstrip() for line in kept if not _ATTACHMENT_LINE.match(line)]
     kept = _cut_disclaimer(kept)
+    check()
     kept = _cut_signature(kept)
+    check()
     out = "\n".join(_unwrap(kept))
     out = re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", out)
     return out.strip()

@@ -1,4 +1,4 @@
-"""Text helpers over already-decoded strings: HTML -> plain text, and byte decoding with fallbacks.
+"""Text helpers over already-decoded strings: HTML -> plain text (byte decoding: :mod:`triage.parse.charsets`).
 
 HTML mail is rendered to plain text so that it can be handled like a text/plain body: block elements
 become lines, list items get a ``- `` bullet, and *quoted history* is kept but marked the way a text
@@ -12,13 +12,15 @@ mail client marks it, so the quote stripper (:mod:`triage.parse.quotes`) treats 
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 import warnings
+from collections.abc import Callable
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from bs4.element import Comment, NavigableString, Tag
+
+from triage.parse.charsets import decode_bytes
 
 __all__ = ["decode_bytes", "html_to_text", "normalise_text"]
 
@@ -76,84 +78,10 @@ _SKIP = {
 }
 _QUOTE_CLASSES = {"gmail_quote", "yahoo_quoted", "moz-cite-prefix", "protonmail_quote"}
 _OUTLOOK_IDS = {"divrplyfwdmsg", "appendonsend", "stopspelling", "mail-editor-reference-message-container"}
+_CHECK_EVERY = 256
 _OUTLOOK_BORDER = re.compile(r"border-top:\s*solid\s+#(?:b5c4df|e1e1e1)", re.I)
 
-#: labels that really mean "we do not know": decode as UTF-8 if valid, else Windows-1252
-_UNKNOWN_LABELS = {"", "unknown", "unknown-8bit", "x-unknown", "default", "x-user-defined", "charset"}
-_ASCII_LABELS = {"us-ascii", "ascii", "ansi_x3.4-1968", "646", "us"}
-_CP1252_HOLES = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
-#: labels whose real-world content is usually the wider superset
-_SUPERSETS = {
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "iso_8859-1": "cp1252",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949",
-    "shift_jis": "cp932",
-    "sjis": "cp932",
-    "tis-620": "cp874",
-    "iso-8859-9": "cp1254",
-    "iso-8859-11": "cp874",
-    "utf8": "utf-8",
-    "unicode-1-1-utf-7": "utf-7",
-}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
-    """Decode ``data`` labelled ``charset``; return (text, note) where note names a fallback used.
-
-    ASCII labels are read as UTF-8 (a superset) then Windows-1252; Latin-1 as Windows-1252; other
-    known charsets strictly, then UTF-8, then the charset with replacement characters; unknown labels
-    as UTF-8 if valid, else Windows-1252 with replacement characters. Never raises.
-    """
-    label = (charset or "").strip().strip("\"'").lower()
-    if label in _ASCII_LABELS:
-        try:
-            return data.decode("utf-8"), None
-        except UnicodeDecodeError:
-            return _cp1252(data), None
-    note: str | None = None
-    codec: str | None = None
-    if label in _UNKNOWN_LABELS:
-        note = f"unknown charset {charset!r}" if label else None
-    else:
-        try:
-            codec = codecs.lookup(_SUPERSETS.get(label, label)).name
-        except LookupError:
-            note = f"unknown charset {charset!r}"
-    if codec is not None:
-        try:
-            return data.decode(codec), None
-        except UnicodeDecodeError:
-            note = f"bytes invalid in {charset}"
-        except (LookupError, ValueError, TypeError) as e:  # odd codecs (e.g. utf-7 edge cases)
-            note = f"cannot decode {charset}: {e}"
-            codec = None
-    try:
-        return data.decode("utf-8"), note
-    except UnicodeDecodeError:
-        pass
-    if codec is not None and codec != "cp1252":
-        try:
-            return data.decode(codec, errors="replace"), note
-        except (LookupError, ValueError, TypeError):
-            pass
-    return _cp1252(data), note
-
-
-def _cp1252(data: bytes) -> str:
-    """Windows-1252, with the five bytes it leaves undefined read as Latin-1 (never raises)."""
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return "".join(
-            data[i : i + 1].decode("cp1252", errors="strict") if data[i] not in _CP1252_HOLES else chr(data[i])
-            for i in range(len(data))
-        )
 
 
 def normalise_text(text: str) -> str:
@@ -170,9 +98,12 @@ def normalise_text(text: str) -> str:
 class _Writer:
     """Accumulates inline text into lines; block boundaries flush a line."""
 
-    def __init__(self) -> None:
+    def __init__(self, check: Callable[[], None] | None = None) -> None:
         self.lines: list[str] = []
         self.buf: list[str] = []
+        #: the caller's deadline check, called every _CHECK_EVERY elements
+        self.check = check
+        self.seen = 0
 
     def text(self, s: str) -> None:
         self.buf.append(s)
@@ -225,6 +156,9 @@ def _walk(node: Tag, out: _Writer, depth: int) -> None:
             continue
         if not isinstance(child, Tag):
             continue
+        out.seen += 1
+        if out.check is not None and out.seen % _CHECK_EVERY == 0:
+            out.check()
         name = (child.name or "").lower()
         if name in _SKIP:
             continue
@@ -240,8 +174,10 @@ def _walk(node: Tag, out: _Writer, depth: int) -> None:
             out.block()
             out.lines.append(ORIGINAL_MARKER)
         if _is_quote(child):
-            inner = _Writer()
+            inner = _Writer(out.check)
+            inner.seen = out.seen
             _walk(child, inner, depth + 1)
+            out.seen = inner.seen
             inner.block()
             out.block()
             for line in inner.lines:
@@ -262,13 +198,21 @@ def _walk(node: Tag, out: _Writer, depth: int) -> None:
             out.block() if name in ("p", "table", "ul", "ol", "pre") else (out.newline() if out.buf else None)
 
 
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML body, with quoted history marked (``> `` lines / Original Message)."""
+def html_to_text(html: str, *, check: Callable[[], None] | None = None) -> str:
+    """Plain text of an HTML body, with quoted history marked (``> `` lines / Original Message).
+
+    ``check`` is called before and after parsing and every few hundred elements (a deadline:
+    it raises to stop the conversion).
+    """
+    if check is not None:
+        check()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         soup = BeautifulSoup(html, "html.parser")
+    if check is not None:
+        check()
     root = soup.body or soup
-    out = _Writer()
+    out = _Writer(check)
     _walk(root, out, 0)
     out.block()
     return re.sub(r"\n{3,}", "\n\n", normalise_text("\n".join(out.lines)))

@@ -10,8 +10,10 @@
 
 Consecutive cues of the same named speaker are merged into one utterance (captions cut sentences
 at arbitrary points). A broken file raises :class:`TranscriptError` with a reason code: ``empty``,
-``binary``, ``invalid_json``, ``bad_structure``, ``bad_timestamp``, ``no_turns``,
-``unsupported_format``.
+``binary``, ``undecodable`` (no charset fits: neither a BOM, UTF-8 nor one charset-normalizer
+detects), ``invalid_json``, ``too_deep`` (JSON), ``bad_structure``, ``bad_timestamp``, ``no_turns``,
+``unsupported_format``; a :class:`~triage.parse.budget.Budget` deadline raises ``parse_timeout``
+(a :class:`~triage.errors.ParseError`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from triage.errors import TranscriptError
-from triage.parse.text import decode_bytes
+from triage.parse.budget import Budget
+from triage.parse.charsets import decode_text
 
 __all__ = ["FORMATS", "TranscriptDoc", "Utterance", "parse_timestamp", "parse_transcript"]
 
@@ -92,6 +95,8 @@ def parse_timestamp(value: str) -> float:
 
 
 def _decode(data: bytes) -> str:
+    """Text of a transcript file: BOM (UTF-16, UTF-8), else UTF-8, else the charset that
+    charset-normalizer detects (Latin-1, Shift-JIS... exports); ``undecodable`` when none fits."""
     if not data.strip():
         raise TranscriptError("empty", "the file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -99,13 +104,14 @@ def _decode(data: bytes) -> str:
             text = data.decode("utf-16")
         except UnicodeDecodeError as e:
             raise TranscriptError("binary", f"invalid UTF-16: {e}") from e
-    elif data.startswith(b"\xef\xbb\xbf"):
-        text = decode_bytes(data[3:], "utf-8")[0]
     else:
-        sample = data[:8192]
-        if b"\x00" in sample:
+        body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        if b"\x00" in body[:8192]:
             raise TranscriptError("binary", "the file contains NUL bytes (not a text transcript)")
-        text = decode_bytes(data, "utf-8")[0]
+        decoded, _ = decode_text(body, "utf-8" if body is not data else None)
+        if decoded is None:
+            raise TranscriptError("undecodable", "the bytes are not UTF-8 nor any charset that could be detected")
+        text = decoded
     controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\r\t\f")
     if controls > max(8, len(text[:8192]) // 50):
         raise TranscriptError("binary", "the file is mostly control characters (not a text transcript)")
@@ -176,7 +182,7 @@ def _meta(doc: TranscriptDoc, key: str, value: str) -> None:
         doc.title = value[:300]
 
 
-def _cues(text: str, fmt: str) -> TranscriptDoc:
+def _cues(text: str, fmt: str, budget: Budget) -> TranscriptDoc:
     doc = TranscriptDoc(format=fmt, utterances=[])
     blocks = re.split(r"\n[ \t]*\n", text.strip("\n"))
     if fmt == "vtt":
@@ -189,7 +195,9 @@ def _cues(text: str, fmt: str) -> TranscriptDoc:
                 _meta(doc, m.group(1), m.group(2))
         blocks = blocks[1:]
     utts: list[Utterance] = []
-    for block in blocks:
+    for n, block in enumerate(blocks):
+        if n % 256 == 0:
+            budget.check("reading the cues")
         lines = [x for x in block.split("\n") if x.strip() != ""]
         if not lines:
             continue
@@ -229,13 +237,15 @@ def _cues(text: str, fmt: str) -> TranscriptDoc:
     return doc
 
 
-def _otter(text: str) -> TranscriptDoc:
+def _otter(text: str, budget: Budget) -> TranscriptDoc:
     doc = TranscriptDoc(format="otter", utterances=[])
     lines = text.split("\n")
     turns: list[tuple[str, float, list[str]]] = []
     prefixed: list[Utterance] = []
     preamble = True
-    for line in lines:
+    for n, line in enumerate(lines):
+        if n % 1024 == 0:
+            budget.check("reading the turns")
         s = line.strip()
         if not s:
             continue
@@ -305,11 +315,14 @@ def _number(value: object, what: str) -> float | None:
     raise TranscriptError("bad_timestamp", f"{what} is not a time: {type(value).__name__}")
 
 
-def _json(text: str) -> TranscriptDoc:
+def _json(text: str, budget: Budget) -> TranscriptDoc:
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
+    except RecursionError:
+        raise TranscriptError("too_deep", "JSON nested too deep to read") from None
+    except json.JSONDecodeError as e:
         raise TranscriptError("invalid_json", str(e)[:200]) from None
+    budget.check("reading the JSON")
     doc = TranscriptDoc(format="json", utterances=[])
     turns: object
     qmsum = False
@@ -332,6 +345,8 @@ def _json(text: str) -> TranscriptDoc:
         raise TranscriptError("bad_structure", "want a list of turns or {'meeting_transcripts': [...]}")
     utts = []
     for i, t in enumerate(turns):
+        if i % 1024 == 0:
+            budget.check("reading the turns")
         if not isinstance(t, dict):
             raise TranscriptError("bad_structure", f"turn #{i + 1} is not an object")
         said = t.get("content", t.get("text"))
@@ -353,18 +368,24 @@ def _json(text: str) -> TranscriptDoc:
     return doc
 
 
-def parse_transcript(data: bytes, suffix: str) -> TranscriptDoc:
-    """Parse transcript bytes by file extension; raise TranscriptError with a reason when broken."""
+def parse_transcript(data: bytes, suffix: str, budget: Budget | None = None) -> TranscriptDoc:
+    """Parse transcript bytes by file extension; raise TranscriptError with a reason when broken.
+
+    ``budget`` (default: the default :class:`~triage.parse.budget.ParseLimits`) bounds the time;
+    past it the file is refused with ``parse_timeout``.
+    """
+    budget = budget or Budget()
     fmt = FORMATS.get(suffix.lower())
     if fmt is None:
         raise TranscriptError("unsupported_format", f"{suffix or '(no extension)'} is not .vtt, .srt, .txt or .json")
     text = _decode(data)
+    budget.check("decoding the file")
     if fmt == "json":
-        doc = _json(text)
+        doc = _json(text, budget)
     elif fmt == "otter":
-        doc = _otter(text)
+        doc = _otter(text, budget)
     else:
-        doc = _cues(text, fmt)
+        doc = _cues(text, fmt, budget)
     if not doc.utterances:
         raise TranscriptError("no_turns", "no speaker turns or cues with text")
     return doc
