@@ -123,7 +123,7 @@ def insert_raw_many(
     with db.write() as con:
         con.register("_raw_rows", table)
         con.execute(
-            "INSERT INTO raw_messages SELECT * FROM _raw_rows r "
+            "INSERT INTO raw_messages BY NAME SELECT * FROM _raw_rows r "
             "WHERE NOT EXISTS (SELECT 1 FROM raw_messages x WHERE x.message_key = r.message_key)"
         )
         con.unregister("_raw_rows")

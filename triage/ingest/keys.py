@@ -2,7 +2,15 @@
 
 Pure functions over bytes. ``message_key`` is the sha256 hex of the normalised Message-ID
 (``<local@domain>``, folding and whitespace removed) or, when the message has no usable Message-ID,
-of the raw bytes. Only the header block is scanned, so this is cheap even on large messages.
+of the raw bytes. Only the header block is scanned for the id, so this is cheap even on large
+messages.
+
+Two *different* messages can carry the same Message-ID (a broken client, a template, a forger).
+``body_sha256`` tells them apart: the sha256 of the body (everything after the header block) with
+CRLF read as LF and trailing whitespace dropped. Copies of one message keep it, whatever headers
+were added on the way (``Received``, ``X-Folder``, ``Status``, IMAP vs Maildir line ends); a
+different text changes it. When a Message-ID is already stored with another body, the newcomer is
+stored under :func:`variant_key` (the id *and* its body hash) instead of being taken for a copy.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from dataclasses import dataclass
 __all__ = [
     "HEADER_SCAN_BYTES",
     "MessageIdentity",
+    "body_sha256",
     "content_sha256",
     "header_block",
     "identify",
@@ -21,6 +30,7 @@ __all__ = [
     "is_empty_message",
     "location_key",
     "normalise_message_id",
+    "variant_key",
 ]
 
 #: how much of a message is scanned for its header block (headers beyond this are ignored)
@@ -41,10 +51,23 @@ class MessageIdentity:
     message_key: str
     message_id: str | None
     content_sha256: str
+    body_sha256: str = ""
 
 
 def content_sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+def body_sha256(raw: bytes) -> str:
+    """sha256 of the body (after the first empty line), CRLF as LF, trailing whitespace dropped."""
+    m = _HEADER_END.search(raw)
+    body = raw[m.end() :] if m else b""
+    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip()).hexdigest()
+
+
+def variant_key(message_id: str, body_hash: str) -> str:
+    """Key of a message whose Message-ID is already stored with a different body."""
+    return hashlib.sha256(f"{message_id}\x1f{body_hash}".encode()).hexdigest()
 
 
 def header_block(raw: bytes) -> bytes:
@@ -85,7 +108,7 @@ def identify(raw: bytes) -> MessageIdentity:
     digest = content_sha256(raw)
     mid = normalise_message_id(_message_id_value(header_block(raw)))
     key = hashlib.sha256(mid.encode("utf-8")).hexdigest() if mid else digest
-    return MessageIdentity(message_key=key, message_id=mid, content_sha256=digest)
+    return MessageIdentity(message_key=key, message_id=mid, content_sha256=digest, body_sha256=body_sha256(raw))
 
 
 def identify_header(headers: bytes) -> str | None:

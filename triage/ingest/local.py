@@ -11,6 +11,12 @@
 * A folder is a Sent folder when any component of its path matches ``sent_folders`` (case-insensitive;
   Maildir++ ``.INBOX.Sent`` counts by its dotted parts).
 
+* Names are stored losslessly as text (:func:`triage.localfiles.escape_name`: a byte that is not
+  UTF-8 becomes ``\\xNN``, a backslash ``\\\\``), so any file name can be stored and recognised again.
+* Links are followed only to files inside the source root: a link that leaves it is quarantined
+  ``outside_source`` (never read); a link loop, a dangling link, a FIFO or a file or folder that
+  cannot be read is quarantined ``unreadable`` with the OS error. Folder links are never walked.
+
 Incremental: a file already recorded in ``message_locations`` (source, folder, uidvalidity 0, path
 relative to the root) is skipped without reading it.
 """
@@ -34,6 +40,7 @@ from triage.ingest.store import (
     known_locations,
     store_batches,
 )
+from triage.localfiles import Refused, escape_name, read_inside, resolve_inside
 from triage.log import get_logger
 from triage.progress import track
 from triage.settings import LocalSourceSettings
@@ -51,9 +58,12 @@ _MAILDIR_ROOT_FOLDER = "INBOX"
 
 @dataclass(frozen=True)
 class MailFile:
-    folder: str
-    location: str  # path relative to the source root, POSIX separators
+    folder: str  # escaped (triage.localfiles.escape_name)
+    location: str  # path relative to the source root, POSIX separators, escaped
     path: Path
+    #: set when the scan already knows the item cannot be read (a folder it cannot list, a folder
+    #: link that leaves the root)
+    refused: Refused | None = None
 
 
 def is_sent_folder(folder: str, sent_folders: list[str]) -> bool:
@@ -70,11 +80,44 @@ def _is_maildir(path: Path) -> bool:
     return any((path / p).is_dir() for p in _MAILDIR_PARTS)
 
 
+def _rel(root: Path, path: Path) -> str:
+    rel = path.relative_to(root).as_posix()
+    return "." if rel == "." else escape_name(rel)
+
+
+def _join(rel_dir: str, name: str) -> str:
+    return escape_name(name) if rel_dir == "." else f"{rel_dir}/{escape_name(name)}"
+
+
+def _folder_links(root: Path, here: Path, rel_dir: str, folder: str, dirnames: list[str]) -> Iterator[MailFile]:
+    """Folder links are never walked (``os.walk(followlinks=False)``); one that leaves the root is
+    reported, one inside it is skipped (its files are read under their real path)."""
+    for d in list(dirnames):
+        link = here / d
+        if not link.is_symlink():
+            continue
+        dirnames.remove(d)
+        target = resolve_inside(link, root)
+        if isinstance(target, Refused):
+            yield MailFile(folder, _join(rel_dir, d), link, target)
+        else:
+            log.info(
+                "%s links to %s inside the source; read there, not through the link",
+                escape_name(link),
+                escape_name(target),
+            )
+
+
 def scan_tree(root: Path) -> Iterator[MailFile]:
-    """Every message file under ``root`` in a stable order (directory by directory, names sorted)."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    """Every message file under ``root`` in a stable order (directory by directory, names sorted).
+
+    Folders that cannot be listed and folder links that leave ``root`` come out as refused items.
+    """
+    unlisted: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unlisted.append):
+        yield from _unlisted(root, unlisted)
         here = Path(dirpath)
-        rel_dir = here.relative_to(root).as_posix()
+        rel_dir = _rel(root, here)
         maildir = _is_maildir(here)
         if maildir:
             folder = _MAILDIR_ROOT_FOLDER if rel_dir == "." else rel_dir
@@ -82,50 +125,64 @@ def scan_tree(root: Path) -> Iterator[MailFile]:
                 sub = here / part
                 if not sub.is_dir():
                     continue
-                for entry in sorted(os.scandir(sub), key=lambda e: e.name):
-                    if entry.name.startswith(".") or entry.is_dir():
+                try:
+                    entries = sorted(os.scandir(sub), key=lambda e: os.fsencode(e.name))
+                except OSError as e:
+                    why = Refused("unreadable", f"cannot list folder {escape_name(sub)}: {e.strerror or e}")
+                    yield MailFile(folder, _join(rel_dir, part), sub, why)
+                    continue
+                for entry in entries:
+                    if entry.name.startswith(".") or (entry.is_dir(follow_symlinks=False)):
                         continue
-                    yield MailFile(
-                        folder, f"{rel_dir}/{part}/{entry.name}".removeprefix("./"), Path(entry.path)
-                    )
+                    yield MailFile(folder, _join(rel_dir, f"{part}/{entry.name}"), Path(entry.path))
             dirnames[:] = sorted(
                 d
                 for d in dirnames
                 if d not in (*_MAILDIR_PARTS, "tmp") and (not d.startswith(".") or _is_maildir(here / d))
             )
+            yield from _folder_links(root, here, rel_dir, folder, dirnames)
             continue
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") or _is_maildir(here / d))
-        for name in sorted(filenames):
+        yield from _folder_links(root, here, rel_dir, rel_dir, dirnames)
+        for name in sorted(filenames, key=os.fsencode):
             if name.startswith("."):
                 continue
-            location = name if rel_dir == "." else f"{rel_dir}/{name}"
-            yield MailFile(rel_dir, location, here / name)
+            yield MailFile(rel_dir, _join(rel_dir, name), here / name)
+    yield from _unlisted(root, unlisted)
 
 
-def _read(item: MailFile, max_bytes: int) -> FetchedMessage | QuarantinedItem | None:
+def _unlisted(root: Path, errors: list[OSError]) -> Iterator[MailFile]:
+    """Folders ``os.walk`` could not list (it reports them through ``onerror``)."""
+    while errors:
+        err = errors.pop(0)
+        where = Path(os.fsdecode(err.filename)) if err.filename else root
+        rel = _rel(root, where) if where.is_relative_to(root) else "."
+        why = Refused("unreadable", f"cannot list folder {escape_name(where)}: {err.strerror or err}")
+        yield MailFile(rel, rel, where, why)
+
+
+def _read(item: MailFile, root: Path, max_bytes: int) -> FetchedMessage | QuarantinedItem | None:
     """Read one file, or say why it goes to quarantine (None: it was moved away since the scan)."""
-    try:
-        st = item.path.stat()
-        if st.st_size > max_bytes:
-            with item.path.open("rb") as fh:
-                head = fh.read(HEADER_SCAN_BYTES)
+    got = item.refused or read_inside(item.path, root, max_bytes, head_bytes=HEADER_SCAN_BYTES)
+    if isinstance(got, Refused):
+        if got.reason == "unreadable" and item.refused is None and not os.path.lexists(item.path):
+            # a mail client moved it (Maildir new/ -> cur/); its new name is picked up next time
+            log.info("%s disappeared while reading the folder; skipped", escape_name(item.path))
+            return None
+        if got.reason == "too_large":
             return QuarantinedItem(
                 item.location,
                 "too_large",
-                f"{st.st_size:,} bytes is over max_message_bytes = {max_bytes:,}; not stored",
-                st.st_size,
-                identify_header(head),
+                f"{got.size_bytes:,} bytes is over max_message_bytes = {max_bytes:,}; not stored",
+                got.size_bytes,
+                identify_header(got.head),
             )
-        raw = item.path.read_bytes()
-    except OSError as e:
-        if isinstance(e, FileNotFoundError) and not os.path.lexists(item.path):
-            # a mail client moved it (Maildir new/ -> cur/); its new name is picked up next time
-            log.info("%s disappeared while reading the folder; skipped", item.path)
-            return None
-        reason = e.strerror or type(e).__name__
-        return QuarantinedItem(item.location, "unreadable", f"cannot read {item.path}: {reason}")
+        return QuarantinedItem(item.location, got.reason, got.detail)
+    raw, st = got
     if is_empty_message(raw):
-        return QuarantinedItem(item.location, "empty", f"{item.path} is empty ({len(raw)} bytes)", len(raw))
+        return QuarantinedItem(
+            item.location, "empty", f"{escape_name(item.path)} is empty ({len(raw)} bytes)", len(raw)
+        )
     return FetchedMessage(
         raw=raw,
         location=item.location,
@@ -138,7 +195,9 @@ def sync_local(src: LocalSourceSettings, db: Database, run_id: str) -> IngestRep
     """Store every file of a local mail folder not seen before; quarantine the bad ones."""
     root = Path(src.path).expanduser()
     if not root.is_dir():
-        raise IngestError(f"mail folder of source {src.name!r} not found: {root} (sources.local.path)")
+        raise IngestError(
+            f"mail folder of source {src.name!r} not found: {escape_name(root)} (sources.local.path)"
+        )
     root = root.resolve()
     seen = known_locations(db, src.name)
     files = [f for f in scan_tree(root) if (f.folder, f.location) not in seen]
@@ -146,7 +205,9 @@ def sync_local(src: LocalSourceSettings, db: Database, run_id: str) -> IngestRep
     for f in files:
         by_folder.setdefault(f.folder, []).append(f)
     report = IngestReport(source=src.name, folders=len({folder for folder, _ in seen} | set(by_folder)))
-    log.info("source %s: %d new file(s) in %d folder(s) under %s", src.name, len(files), len(by_folder), root)
+    log.info(
+        "source %s: %d new file(s) in %d folder(s) under %s", src.name, len(files), len(by_folder), escape_name(root)
+    )
     total = BatchResult()
     pending: list[Batch] = []
     items_pending = bytes_pending = 0
@@ -164,7 +225,7 @@ def sync_local(src: LocalSourceSettings, db: Database, run_id: str) -> IngestRep
             batch = Batch(src.name, folder, 0, is_sent_folder(folder, src.sent_folders))
             pending.append(batch)
             for item in items:
-                got = _read(item, src.max_message_bytes)
+                got = _read(item, root, src.max_message_bytes)
                 items_pending += 1
                 if isinstance(got, FetchedMessage):
                     batch.messages.append(got)

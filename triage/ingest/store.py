@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from triage.db import Database
-from triage.ingest.keys import MessageIdentity, identify, location_key
+from triage.ingest.keys import MessageIdentity, body_sha256, identify, location_key, variant_key
 from triage.log import get_logger
 
 __all__ = [
@@ -147,17 +147,26 @@ def _store(
     now: datetime,
 ) -> BatchResult:
     result = BatchResult()
-    content_keys = [i.message_key for _, i in identified] + [k for q, k in q_keys if q.message_key]
-    existing = _keys_in(con, "raw_messages", "message_key", content_keys)
+    stored = _stored_bodies(con, identified, q_keys)
+    existing = set(stored)
 
-    new_rows: dict[str, tuple[FetchedMessage, str | None, str]] = {}
+    new_rows: dict[str, tuple[FetchedMessage, MessageIdentity]] = {}
     loc_rows: list[tuple[str, str]] = []  # (location, message_key)
     for msg, ident in identified:
-        loc_rows.append((msg.location, ident.message_key))
-        if ident.message_key in existing or ident.message_key in new_rows:
+        key = _key_for(ident, stored, new_rows)
+        loc_rows.append((msg.location, key))
+        if key in existing or key in new_rows:
             result.known += 1
         else:
-            new_rows[ident.message_key] = (msg, ident.message_id, ident.content_sha256)
+            new_rows[key] = (msg, ident)
+            if key != ident.message_key:
+                log.warning(
+                    "source %s: %s has the Message-ID %s of a stored message but another body; "
+                    "stored as a message of its own",
+                    batch.source,
+                    msg.location,
+                    ident.message_id,
+                )
     quarantine: dict[str, QuarantinedItem] = {}
     for q, key in q_keys:
         if q.message_key and q.message_key in existing:
@@ -169,12 +178,13 @@ def _store(
 
     _insert(
         con,
-        "INSERT INTO raw_messages SELECT * FROM _ingest_rows",
+        "INSERT INTO raw_messages BY NAME SELECT * FROM _ingest_rows",
         pa.table(
             {
                 "message_key": pa.array(list(new_rows), pa.string()),
-                "message_id": pa.array([v[1] for v in new_rows.values()], pa.string()),
-                "content_sha256": pa.array([v[2] for v in new_rows.values()], pa.string()),
+                "message_id": pa.array([v[1].message_id for v in new_rows.values()], pa.string()),
+                "content_sha256": pa.array([v[1].content_sha256 for v in new_rows.values()], pa.string()),
+                "body_sha256": pa.array([v[1].body_sha256 for v in new_rows.values()], pa.string()),
                 "size_bytes": pa.array([len(v[0].raw) for v in new_rows.values()], pa.int64()),
                 "raw": pa.array([v[0].raw for v in new_rows.values()], pa.binary()),
                 "source": pa.array([batch.source] * len(new_rows), pa.string()),
@@ -262,6 +272,54 @@ def _store(
 
     _advance(con, batch, now)
     return result
+
+
+def _stored_bodies(
+    con: duckdb.DuckDBPyConnection,
+    identified: list[tuple[FetchedMessage, MessageIdentity]],
+    q_keys: list[tuple[QuarantinedItem, str]],
+) -> dict[str, str]:
+    """body_sha256 of every stored message a key of this batch (plain or variant) may refer to.
+
+    Rows stored before body hashes were kept get theirs computed from ``raw`` now, and saved.
+    """
+    probe = [i.message_key for _, i in identified] + [k for q, k in q_keys if q.message_key]
+    probe += [variant_key(i.message_id, i.body_sha256) for _, i in identified if i.message_id]
+    keys = sorted(set(probe))
+    if not keys:
+        return {}
+    rows = con.execute(
+        "SELECT message_key, body_sha256 FROM raw_messages WHERE message_key IN (SELECT unnest(?))", [keys]
+    ).fetchall()
+    out = {str(k): str(h or "") for k, h in rows}
+    missing = [k for k, h in out.items() if not h]
+    if missing:
+        raws = con.execute(
+            "SELECT message_key, raw FROM raw_messages WHERE message_key IN (SELECT unnest(?)) AND raw IS NOT NULL",
+            [missing],
+        ).fetchall()
+        filled = {str(k): body_sha256(bytes(r)) for k, r in raws}
+        _insert(
+            con,
+            "UPDATE raw_messages SET body_sha256 = r.h FROM _ingest_rows r WHERE raw_messages.message_key = r.k",
+            pa.table({"k": pa.array(list(filled), pa.string()), "h": pa.array(list(filled.values()), pa.string())}),
+        )
+        out.update(filled)
+    return out
+
+
+def _key_for(
+    ident: MessageIdentity, stored: dict[str, str], batch: dict[str, tuple[FetchedMessage, MessageIdentity]]
+) -> str:
+    """The plain key, unless it is taken by a message with another body: then the variant key."""
+    if ident.message_id is None:
+        return ident.message_key  # keyed by the raw bytes already
+    taken = stored.get(ident.message_key)
+    if taken is None and ident.message_key in batch:
+        taken = batch[ident.message_key][1].body_sha256
+    if taken is None or not taken or taken == ident.body_sha256:
+        return ident.message_key
+    return variant_key(ident.message_id, ident.body_sha256)
 
 
 def _advance(con: duckdb.DuckDBPyConnection, batch: Batch, now: datetime) -> None:

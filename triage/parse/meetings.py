@@ -38,6 +38,7 @@ from triage.log import get_logger
 from triage.parse import store
 from triage.parse.accounts import AccountBook
 from triage.parse.budget import Budget, ParseLimits
+from triage.parse.charsets import decode_bytes
 from triage.parse.transcripts import TranscriptDoc, parse_transcript
 from triage.progress import track
 from triage.types import TranscriptReport, stable_id
@@ -269,7 +270,7 @@ def ingest_transcripts(
 def _build(key: str, root: Path, path: Path, doc: TranscriptDoc, book: AccountBook, mtime: float) -> _Parsed:
     account, roles = _roles(doc, book, _file_account(root, path, book))
     if account is None:
-        log.info("transcript %s: no account (no account folder, prefix or known speaker)", path)
+        log.info("transcript %s: no account (no account folder, prefix or known speaker)", escape_name(path))
     now = datetime.now(UTC)
     return _Parsed(
         key=key,
@@ -278,7 +279,7 @@ def _build(key: str, root: Path, path: Path, doc: TranscriptDoc, book: AccountBo
             "transcript_key": key,
             "path": _location(path, True),
             "format": doc.format,
-            "title": doc.title or path.stem,
+            "title": doc.title or decode_bytes(os.fsencode(path.stem), None)[0],  # any name bytes
             "meeting_at": _meeting_at(path, doc, mtime),
             "account_id": account,
             "utterance_count": len(doc.utterances),
@@ -330,7 +331,7 @@ def _write(
         store.delete_quarantine(con, "transcript", cleared)
     for p in parsed:
         if p.transcript["path"] in by_path:
-            log.info("transcript %s changed; replaced its old version", p.path)
+            log.info("transcript %s changed; replaced its old version", escape_name(p.path))
         by_path[p.transcript["path"]] = p.key
     report.parsed += len(parsed)
     report.utterances += sum(len(p.utterances) for p in parsed)
