@@ -12,7 +12,9 @@ import logging
 import threading
 from typing import Any
 
-__all__ = ["get_logger", "redact", "register_secret"]
+from triage.errors import TriageError
+
+__all__ = ["get_logger", "quiet_run_failures", "redact", "register_secret"]
 
 _REDACTED = "***"
 _lock = threading.Lock()
@@ -71,3 +73,52 @@ def _install() -> None:
 
         logging.setLogRecordFactory(factory)
         _installed = True
+
+
+#: the loggers through which Prefect reports a failed task or flow run (with the traceback attached)
+PREFECT_RUN_LOGGERS = ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine")
+
+
+def _expected_names() -> tuple[str, ...]:
+    names: list[str] = []
+    todo: list[type[BaseException]] = [TriageError]
+    while todo:
+        cls = todo.pop()
+        names.append(cls.__name__)
+        todo += cls.__subclasses__()
+    return tuple(names)
+
+
+class _RunFailureFilter(logging.Filter):
+    """Prefect logs every failed task and flow run with its traceback, before the CLI prints the one
+    ``Error: ...`` line of an expected error. Below ``-vv`` the tracebacks are dropped; without
+    ``-v`` the records about an expected error (:class:`TriageError`) are dropped as well, except
+    those announcing a retry."""
+
+    def __init__(self, verbose: int) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.verbose >= 2:
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        message = record.getMessage()
+        if exc is not None:
+            expected = isinstance(exc, TriageError)
+        else:
+            expected = any(f"{name}:" in message or f"{name}(" in message for name in _expected_names())
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return not (expected and self.verbose == 0 and "Retry " not in message)
+
+
+def quiet_run_failures(verbose: int) -> None:
+    """Install (or update) the filter of :class:`_RunFailureFilter` on Prefect's run loggers."""
+    for name in PREFECT_RUN_LOGGERS:
+        logger = logging.getLogger(name)
+        for f in list(logger.filters):
+            if isinstance(f, _RunFailureFilter):
+                logger.removeFilter(f)
+        logger.addFilter(_RunFailureFilter(verbose))

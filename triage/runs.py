@@ -78,12 +78,25 @@ class RunRecorder:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time a stage; when it completes, store the counts so far (readers of a running run, such
+        as the page the publish stage writes, see them instead of zeros)."""
         t = time.perf_counter()
         try:
             yield
         finally:
             self.summary.stage_seconds[name] = round(
                 self.summary.stage_seconds.get(name, 0.0) + time.perf_counter() - t, 3
+            )
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Store the counts and stage timings so far; the run stays ``running``."""
+        s = self.summary
+        with self.db.write() as con:
+            con.execute(
+                f"""UPDATE runs SET stage_seconds = ?, {", ".join(f"{c} = ?" for c in _COUNTERS)}
+                    WHERE run_id = ?""",
+                [json.dumps(s.stage_seconds), *(s.counts[c] for c in _COUNTERS), self.run_id],
             )
 
     def finish(self, *, error: BaseException | None = None) -> RunSummary:

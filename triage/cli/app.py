@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from triage.log import quiet_run_failures
 from triage.settings import Settings, load_settings
 
 __all__ = ["Context", "cli", "pass_ctx"]
@@ -38,6 +39,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     )
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("triage").setLevel(level)
+    # an expected error is one `Error: ...` line: Prefect's own failure records (with tracebacks)
+    # only show with -v (without the traceback) or -vv (with it)
+    quiet_run_failures(verbose)
 
 
 @click.group(

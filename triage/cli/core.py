@@ -12,6 +12,7 @@ from rich.console import Console
 
 from triage.cli.app import Context, cli, pass_ctx
 from triage.db import applied_migrations, migrate, open_database, registered_migrations
+from triage.log import quiet_run_failures
 from triage.progress import set_reporter
 from triage.settings import load_settings
 
@@ -50,6 +51,7 @@ def run(ctx: Context, as_of: object, task_runner: str | None, no_list: bool, sum
     """
     from flows.nightly import run_nightly
 
+    quiet_run_failures(ctx.verbose)  # again, now that Prefect has configured its loggers
     settings = ctx.settings  # fail on a bad config before Prefect starts
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
     console = Console(stderr=True)
@@ -114,15 +116,21 @@ Examples:
 @click.option("--secrets", is_flag=True, help="Also check that every named secret variable is set.")
 @pass_ctx
 def check_config(ctx: Context, path: Path | None, secrets: bool) -> None:
-    """Validate a config file and show the effective settings (secrets are never shown)."""
+    """Validate a config file, its accounts file and mail folders; show the effective settings.
+
+    Secrets are never shown. Exit code 2 and every problem listed when something is wrong.
+    """
+    from triage.setupcheck import check_setup
+
     settings = load_settings(path) if path else ctx.settings
+    accounts = check_setup(settings)
     if secrets:
         for src in settings.sources.imap:
             src.oauth2_token() if src.oauth2_token_env else src.password()
         if settings.digest.enabled:
             settings.digest.password()
     origin = settings.config_file or "embedded defaults (bundled sample)"
-    click.echo(f"config OK: {origin}")
+    click.echo(f"config OK: {origin} ({accounts} account(s))")
     click.echo(
         json.dumps(
             settings.model_dump(mode="json", exclude={"config_file"}),

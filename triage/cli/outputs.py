@@ -223,19 +223,23 @@ def dismiss(ctx: Context, signal_id: str, reason: str, author: str | None, no_re
     epilog="""\b
 Examples:
   triage html                          # write output.html_path for the latest list
+  triage html /srv/www/today.html      # write it there
   triage html -o /srv/www/today.html --as-of 2026-11-20""",
 )
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--as-of", type=_DATE, help="Day of the list (default: the latest built).")
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Where to write (default: output.html_path)."
+    "-o", "--output", type=click.Path(dir_okay=False), help="Where to write (same as PATH; default: output.html_path)."
 )
 @pass_ctx
-def html(ctx: Context, as_of: datetime | None, output: str | None) -> None:
-    """Write the self-contained HTML page (inline CSS, no scripts, no external assets)."""
+def html(ctx: Context, path: str | None, as_of: datetime | None, output: str | None) -> None:
+    """Write the self-contained HTML page to PATH (inline CSS, no scripts, no external assets)."""
     from triage.publish import write_html
 
+    if path and output and path != output:
+        raise click.UsageError(f"two places to write: PATH {path!r} and --output {output!r}; give one")
     db = _db(ctx)
-    click.echo(write_html(ctx.settings, db, _day(db, as_of), output))
+    click.echo(write_html(ctx.settings, db, _day(db, as_of), path or output))
 
 
 @cli.command(

@@ -266,6 +266,11 @@ def read_accounts_file(path: Path, *, our_domains: Iterable[str] = ()) -> list[A
     except UnicodeDecodeError as e:
         raise ConfigError(f"accounts file {origin} is not UTF-8 text: {e}") from e
     accounts = parse_accounts_toml(text, origin) if suffix == ".toml" else parse_accounts_csv(text, origin)
+    if not accounts:
+        raise ConfigError(
+            f"accounts file {origin} defines no accounts (every client would be unknown); "
+            "add [[account]] entries, or remove org.accounts_file to run without accounts"
+        )
     ours = {d.lower() for d in our_domains}
     for a in accounts:
         clash = [d for d in a.domains if any(s in ours for s in suffixes(d))]
