@@ -1,4 +1,4 @@
-"""detect_units on real sentences (GoEmotions dev, our seed set): the expected kinds, subtypes, parties."""
+"""detect_units on real text (GoEmotions dev, complaints, our seed sets): kinds, subtypes, parties, evidence."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from triage.learn.data import load_complaints, load_goemotions, load_seed
 from triage.nlp import detect_units
-from triage.nlp.data import load_buying_seed, load_goemotions
 from triage.nlp.runtime import get_runtime, spec_from_settings
 from triage.settings import Settings
 from triage.types import Signal, TextUnit, stable_id
@@ -38,11 +38,15 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return load_settings(cfg, use_env_config=False)
 
 
-def test_client_mail_yields_all_three_kinds_with_evidence(settings: Settings) -> None:
+def test_client_mail_yields_every_kind_with_evidence(settings: Settings) -> None:
     text = ("Hi Anna,\nThis is the third time this month the export failed and frankly we are looking at "
             "alternatives. Separately, could you send a quote for 40 additional seats by Friday?\nThanks, Dana")
     signals = detect_units(settings, [unit(text)])
-    assert {"frustration", "buying_signal", "ask"} <= kinds(signals)
+    assert {"frustration", "complaint", "buying_signal", "ask"} <= kinds(signals)
+    # one decision per unit for frustration and complaints, on the sentence that carries it
+    assert sum(s.kind == "frustration" for s in signals) == 1 and sum(s.kind == "complaint" for s in signals) == 1
+    comp = next(s for s in signals if s.kind == "complaint")
+    assert "export failed" in comp.sentence and comp.subtype == "broken"
     fr = [s for s in signals if s.kind == "frustration" and s.subtype == "churn_threat"]
     assert fr and fr[0].intensity is not None and fr[0].intensity >= 0.95
     assert "frustration:churn" in fr[0].rules
@@ -53,7 +57,7 @@ def test_client_mail_yields_all_three_kinds_with_evidence(settings: Settings) ->
     assert buy.subtype == "seats" and buy.sentence == ask.sentence
     for s in signals:
         assert 0.0 <= s.score <= 1.0
-        assert s.detector in ("frustration.v1", "buying_signal.v1", "ask.v1")
+        assert s.detector in ("frustration.v2", "complaint.v1", "buying_signal.v2", "ask.v2")
         assert s.detector_version.startswith(s.detector + "+")
         assert s.signal_id == stable_id("email", "m-1", 0, s.sentence_idx, s.kind, s.detector_version)
         assert (s.account_id, s.thread_id, s.speaker, s.party, s.link) == (
@@ -67,7 +71,7 @@ def test_our_own_mail_only_yields_commitments(settings: Settings) -> None:
     signals = detect_units(settings, [unit(text, party="us")])
     assert kinds(signals) == {"commitment"}
     [c] = signals
-    assert c.due_date == date(2026, 11, 19) and c.party == "us" and c.detector == "ask.v1"
+    assert c.due_date == date(2026, 11, 19) and c.party == "us" and c.detector == "ask.v2"
 
 
 def test_meeting_utterances_keep_seq_and_moment(settings: Settings) -> None:
@@ -92,8 +96,27 @@ def test_goemotions_dev_frustrated_comments_are_found(settings: Settings, shared
     assert subtypes & {"anger", "annoyance", "disappointment"}
 
 
+def test_complaint_tweets_are_found_and_random_tweets_are_not(settings: Settings, shared_data: Path) -> None:
+    data = load_complaints(shared_data, "test")
+    pos = [t for t, y in zip(data.texts, data.labels, strict=True) if y][:100]
+    rand = [t for t, g in zip(data.texts, data.groups, strict=True) if g.startswith("random")][:100]
+    units = [unit(t, key=f"p{i}") for i, t in enumerate(pos)] + [unit(t, key=f"r{i}") for i, t in enumerate(rand)]
+    flagged = {s.source_key for s in detect_units(settings, units) if s.kind == "complaint"}
+    assert sum(f"p{i}" in flagged for i in range(len(pos))) > 0.7 * len(pos)
+    assert sum(f"r{i}" in flagged for i in range(len(rand))) < 0.1 * len(rand)
+
+
+def test_a_forwarded_article_is_no_evidence(settings: Settings) -> None:
+    article = ("FYI, see below.\n\nUtility under fire\nBy Jane Reporter\nStaff Writer\n\n"
+               "Angry customers said the service was a disgrace and they were furious about the outages, "
+               "demanding refunds and threatening to cancel their contracts.")
+    assert not [s for s in detect_units(settings, [unit(article)]) if s.kind in ("frustration", "complaint")]
+    own = article.replace("FYI, see below.", "FYI - we are furious about the outages too, this is a disgrace.")
+    assert "frustration" in kinds(detect_units(settings, [unit(own, key="m-2")]))
+
+
 def test_seed_buying_signals_are_found_and_hard_negatives_mostly_not(settings: Settings) -> None:
-    seed = load_buying_seed()
+    seed = load_seed("buying_signals")
     pos = [t for t, g in zip(seed.texts, seed.groups, strict=True) if g == "seats"]
     spam = [t for t, g in zip(seed.texts, seed.groups, strict=True) if g == "neg_vendor_spam"]
     got = detect_units(settings, [unit(t, key=f"b{i}") for i, t in enumerate(pos + spam)])

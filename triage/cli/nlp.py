@@ -43,52 +43,63 @@ def _console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
-def _table(report: Any, title: str) -> Table:
+def _table(metrics: list[Any], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for col, justify in (("detector", "left"), ("data", "left"), ("method", "left"), ("P", "right"),
-                         ("R", "right"), ("F1", "right"), ("n (pos)", "right"), ("protocol", "left")):
+                         ("R", "right"), ("F1", "right"), ("false alarms", "right"), ("n (pos)", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for m in report.metrics:
-        style = "bold" if m.method == "model" else "dim"
+    for m in metrics:
+        style = "bold" if m.method.startswith("model") else "dim"
+        fa = "" if m.false_alarms is None else f"{m.false_alarms:.3f}"
         table.add_row(m.detector, m.dataset, m.method, f"{m.precision:.3f}", f"{m.recall:.3f}",
-                      f"{m.f1:.3f}", f"{m.n} ({m.positives})", m.protocol, style=style)
+                      f"{m.f1:.3f}", fa, f"{m.n} ({m.positives})", style=style)
     return table
+
+
+def _print_report(report: Any, title: str) -> None:
+    console = _console()
+    console.print(_table([m for m in report.metrics if m.external], f"{title}: real data written by outsiders"))
+    console.print(_table([m for m in report.metrics if not m.external],
+                         "Self-written sets (reported apart, optimistic)"))
+    res = report.extras.get("mailex_resolution", {})
+    if res:
+        click.echo(f"MailEx: {res['later_turn_delivers']} of {res['asks_with_a_later_turn']} asks with a later turn "
+                   f"are followed by a delivery ({res['precision_of_any_later_turn_closes_it']:.3f})")
+    due = report.extras.get("due_dates", {})
+    click.echo(f"due dates on the sanity set: {due.get('resolved_correctly', 0)}/{due.get('gold', 0)} resolved exactly")
 
 
 @cli.command(
     "eval",
     epilog="""\b
 Examples:
-  triage eval                          # P/R/F1 per detector next to the baselines
+  triage eval                          # every detector, per unit, next to v1, VADER and keyword rules
   triage eval --json > eval.json       # the same as JSON
   triage eval --data-dir /data/shared  # shared data elsewhere
-  triage eval --no-cv                  # skip the cross-validation re-training (faster)""",
+  triage eval --no-baselines           # the shipped model only (faster)""",
 )
 @_DATA_DIR
-@click.option("--json", "as_json", is_flag=True, help="JSON on stdout instead of a table.")
-@click.option("--no-cv", is_flag=True, help="Skip the cross-validated rows (ask, buying_signal).")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout instead of tables.")
+@click.option("--no-baselines", is_flag=True, help="Skip v1 and VADER (keyword rules still run).")
 @pass_ctx
-def eval_cmd(ctx: Context, data_dir: Path | None, as_json: bool, no_cv: bool) -> None:
-    """Precision/recall/F1 of the shipped detectors on the development data, with baselines.
+def eval_cmd(ctx: Context, data_dir: Path | None, as_json: bool, no_baselines: bool) -> None:
+    """The shipped detectors on real development data, decision per unit, next to the baselines.
 
-    Frustration: GoEmotions dev (production pipeline), VADER and keyword baselines. Asks: Parakweet,
-    5-fold cross-validation. Buying signals: our seed set, 5-fold cross-validation. Plus the client-email
-    sanity set. Uses nlp.models_dir and nlp.encoder_backend from the configuration.
+    Headline: complaints (tweets, fixed 20% test part), GoEmotions dev (frustration), Parakweet (fixed
+    20% test part) and MailEx thread turns (asks), Berkeley Enron messages (calm messages flagged,
+    negative-tone recall). Apart: our own seed sets and the client-email sanity set.
     """
-    from triage.nlp.data import shared_data_dir
-    from triage.nlp.evaluate import evaluate
+    from triage.learn.data import shared_data_dir
+    from triage.learn.evaluate import evaluate
 
     n = ctx.settings.nlp
     with _progress(ctx):
-        report = evaluate(shared_data_dir(data_dir), n.models_dir, backend=n.encoder_backend,
-                          cache_dir=n.cache_dir, with_cv=not no_cv)
+        report = evaluate(shared_data_dir(data_dir), Path(n.models_dir), cache_dir=n.cache_dir,
+                          baselines=not no_baselines)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
-    console = _console()
-    console.print(_table(report, f"Detectors ({n.encoder_backend} encoder, models in {n.models_dir})"))
-    due = report.extras.get("due_dates", {})
-    click.echo(f"due dates on the sanity set: {due.get('resolved_correctly', 0)}/{due.get('gold', 0)} resolved exactly")
+    _print_report(report, f"Detectors (models in {n.models_dir})")
 
 
 @cli.command(
@@ -96,9 +107,12 @@ def eval_cmd(ctx: Context, data_dir: Path | None, as_json: bool, no_cv: bool) ->
     epilog="""\b
 Input (stdin), one JSON object per line: {"id": ..., "text": ...}
   optional: "party": client|us|unknown (default client), "date": YYYY-MM-DD (resolves due dates)
-Output (stdout), one line per input line, in order:
-  {"id", "frustration", "buying_signal", "ask", "labels": {...}}   scores 0..1, labels thresholded
-  {"id", "error"}                                                  for a line that cannot be scored
+Each text is one unit (a message, an utterance), decided as the nightly run decides it: cut to
+nlp.max_unit_chars, the writer's own words only (pasted articles and boilerplate do not count).
+Output (stdout), exactly one line per input line, in order:
+  {"id", "frustration", "complaint", "buying_signal", "ask", "labels": {...}}   unit scores 0..1, decisions
+  {"id", "commitment", "labels": {...}}                  for "party": "us" (our own text: promises only)
+  {"id", "error"}                                        for a line that cannot be scored (blank, not JSON)
 \b
 Examples:
   echo '{"id": 1, "text": "Could you send a quote for 20 more seats?"}' | triage score-text
@@ -110,7 +124,7 @@ Examples:
 @click.option("--explain", is_flag=True, help="Add the signals (sentence, subtype, rules, due date) per text.")
 @pass_ctx
 def score_text(ctx: Context, threshold_profile: str | None, explain: bool) -> None:
-    """Score texts from stdin (JSONL) for frustration, buying signals and asks; JSONL on stdout."""
+    """Score texts from stdin (JSONL) for frustration, complaints, buying signals and asks; JSONL out."""
     from triage.nlp.runtime import get_runtime, spec_from_settings
     from triage.nlp.scoring import score_stream
 
@@ -124,7 +138,7 @@ def score_text(ctx: Context, threshold_profile: str | None, explain: bool) -> No
     src = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", write_through=True)
     try:
-        scored, errors = score_stream(runtime, src, out, explain=explain)
+        scored, errors = score_stream(runtime, src, out, explain=explain, max_chars=ctx.settings.nlp.max_unit_chars)
     finally:
         out.detach()
         src.detach()
@@ -136,25 +150,49 @@ def score_text(ctx: Context, threshold_profile: str | None, explain: bool) -> No
     "train",
     epilog="""\b
 Examples:
-  triage train                           # heads -> models/, MODEL_CARD.md, metrics.json
+  triage train                           # fine-tune + heads -> models/, MODEL_CARD.md, metrics.json
   triage train --data-dir /data/shared   # shared data elsewhere
-  TRIAGE_NLP__ENCODER_BACKEND=torch triage train   # heads for the torch backend (not the default)
+  triage train --mode top --models-dir /tmp/top2   # another fine-tuning mode, somewhere else
+  triage train --limit 200 --epochs 0.05 --no-eval --models-dir /tmp/smoke   # a quick smoke run
+  triage train --thresholds-only         # after a rule change: thresholds, evaluation and card again
+  triage train --heads-only              # the heads again on the shipped encoder (cached vectors)
 
-Embeddings are cached in the build dir (models/.build), so re-training takes a minute or two.""",
+Takes about 15-25 minutes on 2 cores (see models/MODEL_CARD.md): fine-tuning, the int8 export of the
+fine-tuned encoder, encoding every training row with it, thresholds through the real pipeline, and the
+evaluation. models/ is replaced only when everything succeeded.""",
 )
 @_DATA_DIR
+@click.option("--models-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Where the model goes (default: nlp.models_dir).")
+@click.option("--mode", type=click.Choice(["lora", "top", "full"]), default="lora", show_default=True,
+              help="Fine-tuning: LoRA adapters on every linear layer, the top blocks, or every block "
+                   "(full: ~21 MB, over what may ship; for measuring).")
+@click.option("--rank", type=int, default=16, show_default=True, help="LoRA rank.")
+@click.option("--top-layers", type=int, default=2, show_default=True, help="Blocks trained with --mode top.")
+@click.option("--epochs", type=float, default=2.0, show_default=True, help="Passes over the training rows.")
+@click.option("--limit", type=int, help="At most this many rows per data source (smoke runs only).")
+@click.option("--no-eval", is_flag=True, help="Skip the evaluation and the model card (smoke runs only).")
+@click.option("--thresholds-only", is_flag=True,
+              help="Keep the trained encoder and heads; choose the thresholds again and re-evaluate (minutes).")
+@click.option("--heads-only", is_flag=True,
+              help="Keep the fine-tuned encoder; fit the heads and thresholds again and re-evaluate (minutes).")
 @pass_ctx
-def train_cmd(ctx: Context, data_dir: Path | None) -> None:
-    """Train the three detector heads on the development data and write the model card."""
-    from triage.nlp.data import shared_data_dir
-    from triage.nlp.evaluate import EvalReport, Metric
-    from triage.nlp.train import train_all
+def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode: str, rank: int, top_layers: int,
+              epochs: float, limit: int | None, no_eval: bool, thresholds_only: bool, heads_only: bool) -> None:
+    """Fine-tune the encoder, fit the detector heads and thresholds, evaluate, write the model card."""
+    from triage.learn.data import shared_data_dir
+    from triage.learn.evaluate import EvalReport, Metric
+    from triage.learn.train import default_options, train
 
     n = ctx.settings.nlp
+    target = models_dir or Path(n.models_dir)
+    options = default_options(mode=mode, rank=rank, top_layers=top_layers, epochs=epochs, limit=limit,
+                              evaluate=not no_eval, thresholds_only=thresholds_only, heads_only=heads_only)
     with _progress(ctx):
-        result = train_all(shared_data_dir(data_dir), Path(n.models_dir), backend=n.encoder_backend,
-                           cache_dir=n.cache_dir)
+        result = train(shared_data_dir(data_dir), target, cache_dir=n.cache_dir, options=options)
+    if no_eval:
+        click.echo(f"trained into {target} (no evaluation): rows {result['rows']}")
+        return
     report = EvalReport([Metric(**m) for m in result["metrics"]], result["extras"])
-    console = _console()
-    console.print(_table(report, f"Trained heads ({result['extras'].get('train_seconds')} s)"))
-    click.echo(f"model card: {Path(n.models_dir) / 'MODEL_CARD.md'}")
+    _print_report(report, f"Trained in {result['extras'].get('train_seconds')} s")
+    click.echo(f"model card: {target / 'MODEL_CARD.md'}")

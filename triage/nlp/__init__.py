@@ -57,34 +57,23 @@ def pending_batches(settings: Settings, db: Database) -> list[list[TextUnit]]:
     return batches
 
 
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    log.warning("text of %d chars cut to %d before detection (nlp.max_unit_chars)", len(text), limit)
-    return text[:limit]
-
-
 def detect_units(settings: Settings, units: list[TextUnit]) -> list[Signal]:
     """Pure: run the detectors over ``units`` (no database access; runs on Dask workers)."""
     from triage.nlp.pipeline import SentInfo
-    from triage.nlp.runtime import get_runtime, spec_from_settings
+    from triage.nlp.runtime import get_runtime, make_docs, spec_from_settings
 
     if not units:
         return []
     runtime = get_runtime(spec_from_settings(settings))
     nlp = runtime.nlp
-    limit = settings.nlp.max_unit_chars
     signals: list[Signal] = []
     with runtime.lock, track("Detecting signals", len(units)) as progress:
-        docs = []
-        for u in units:
-            doc = nlp.make_doc(_cut(u.text, limit))
-            doc._.triage_party = u.party
-            doc._.triage_anchor = u.occurred_at.date() if u.occurred_at is not None else None
-            docs.append(doc)
+        docs = make_docs(nlp, [u.text for u in units], [u.party for u in units],
+                         [u.occurred_at.date() if u.occurred_at is not None else None for u in units],
+                         settings.nlp.max_unit_chars)
         for u, doc in zip(units, nlp.pipe(docs, batch_size=512), strict=True):
             sents: list[SentInfo] = doc._.triage_sents or []
-            _remember(u, sum(1 for s in sents if s.scorable))
+            _remember(u, sum(1 for s in sents if s.scorable and s.evidence))
             for s in sents:
                 for h in s.hits:
                     signals.append(Signal(
@@ -103,6 +92,7 @@ def detect_units(settings: Settings, units: list[TextUnit]) -> list[Signal]:
 
 def _sentence_counts(units: list[TextUnit]) -> dict[tuple[str, str], int]:
     """Scored sentences per source: from this process's detect_units, else by splitting again."""
+    from triage.nlp.evidence import own_words
     from triage.nlp.runtime import get_segmenter
 
     out: dict[tuple[str, str], int] = {}
@@ -116,8 +106,8 @@ def _sentence_counts(units: list[TextUnit]) -> dict[tuple[str, str], int]:
                 out[(u.source_type, u.source_key)] = out.get((u.source_type, u.source_key), 0) + n
     if missing:
         seg = get_segmenter()
-        for u, doc in zip(missing, seg.pipe(u.text for u in missing), strict=True):
-            n = sum(1 for s in doc._.triage_sents or [] if s.scorable)
+        for u, doc in zip(missing, seg.pipe(own_words(u.text).text for u in missing), strict=True):
+            n = sum(1 for s in doc._.triage_sents or [] if s.scorable and s.evidence)
             out[(u.source_type, u.source_key)] = out.get((u.source_type, u.source_key), 0) + n
     return out
 

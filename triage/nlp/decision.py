@@ -1,5 +1,15 @@
 """How rules combine with the head probability: score floors and caps (shared by components and training).
 
+Three forms are not asks that need our answer, whatever the head says (Parakweet's "request or
+proposal" counts them; MailEx, whose annotators marked request events in real Enron threads, does not):
+
+* a conditional offer ("If you have any questions, please let me know", "Feel free to call me"),
+  with no question mark: capped at 0.1 (Parakweet labels these both ways, 32 yes, 33 no);
+* a delivery ("Please see attached.", "Attached is the revised model.") with no question mark, no
+  modal request, no need and no deadline: capped at 0.1;
+* the client's own promise ("We will give you a call later today.", "I'll check with Sheila.") with
+  no question mark, modal request or need: capped at 0.1 (it is theirs to keep, not ours to answer).
+
 A floor raises the score of a sentence whose rules say it is almost surely positive: a churn threat
 or an escalation is frustration (even when the Reddit-trained head is unsure); a direct question
 ("Is there ...?", "Could you ...?") from a client is an ask (80% of Parakweet's questions are labelled
@@ -49,6 +59,10 @@ FLOORS: dict[str, tuple[Floor, ...]] = {
     ),
     "ask": (
         Floor("question", ("ask:qmark",), ("ask:question_start", "ask:modal"), 0.6),
+        Floor("offer", ("ask:offer",), (), 0.1, cap=True, none_of=("ask:qmark",)),
+        Floor("delivery", ("ask:delivery",), (), 0.1, cap=True,
+              none_of=("ask:qmark", "ask:modal", "ask:need", "due:")),
+        Floor("own_promise", ("commit:",), (), 0.1, cap=True, none_of=("ask:qmark", "ask:modal", "ask:need")),
         Floor("closing", ("ask:closing",), (), 0.2, cap=True,
               none_of=("ask:qmark", "ask:modal", "ask:please", "ask:need", "ask:reply", "ask:imperative")),
         Floor("no_request_form", (), (), 0.1, cap=True, below=0.6,
@@ -56,6 +70,10 @@ FLOORS: dict[str, tuple[Floor, ...]] = {
                        "ask:imperative", "repeat:", "commit:")),
     ),
     "buying_signal": (),
+    "complaint": (),
+    "commitment": (
+        Floor("offer", ("ask:offer",), (), 0.1, cap=True),
+    ),
 }
 
 

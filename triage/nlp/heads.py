@@ -1,265 +1,171 @@
-"""Classifier heads: small, numpy-only models stored in ``models/<kind>.json`` + ``models/<kind>.npz``.
+"""The detector heads: one linear layer per detector on the fine-tuned encoder's sentence vector.
 
-A head scores one detector from three views of a sentence, stacked by a logistic regression:
+``models/heads.json`` holds the metadata (format, the encoder identity the heads were trained for,
+per detector: the level it decides on, thresholds per profile, subtype labels, training facts) and
+``models/heads.npz`` the weights (``W`` (k, 384), ``b`` (k,), and per detector with subtypes
+``sub_<kind>_W`` / ``sub_<kind>_b``). Both are written by ``triage train`` (:mod:`triage.learn.train`);
+a head refuses to load for another encoder (:class:`DetectorError`) and says how to build it when
+missing (:class:`ModelNotFoundError`).
 
-* ``emb``: logistic regression on the standardised 384-d MiniLM embedding;
-* ``lex``: logistic regression on tf-idf word 1-2 grams (:class:`Lexicon`, vocabulary stored);
-* rule features (:data:`triage.nlp.rules.FEATURES`) and, optionally, the four VADER scores.
-
-The JSON holds the metadata (kind, encoder hash, thresholds per profile, metrics, vocabulary); the npz
-holds the weights. Heads are trained by :mod:`triage.nlp.train`; they refuse to load for another
-encoder (:class:`DetectorError`) and say how to build them when missing (:class:`ModelNotFoundError`).
+Levels: ``passage`` detectors (frustration, complaint) decide on runs of consecutive sentences of up
+to :data:`PASSAGE_TOKENS` tokens (a short message is one passage), the level they were trained on
+(whole comments, tweets); ``sentence`` detectors (buying signal, ask, commitment) on single sentences.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from triage.errors import DetectorError, ModelNotFoundError
 
 __all__ = [
-    "HEAD_FORMAT",
+    "HEADS_FORMAT",
     "KINDS",
-    "Head",
-    "Lexicon",
-    "LinearModel",
+    "PASSAGE_TOKENS",
+    "PROFILES",
+    "TRAIN_HINT",
+    "Heads",
     "head_file_hash",
     "head_paths",
-    "load_head",
-    "save_head",
-    "vader_features",
+    "load_heads",
+    "save_heads",
 ]
 
-HEAD_FORMAT = 1
-KINDS = ("frustration", "buying_signal", "ask")
-FloatArray = npt.NDArray[np.float32]
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-TRAIN_HINT = "run `triage train` (or `python -m triage.nlp.train`) to build it"
+HEADS_FORMAT = 2
+#: every detector head, in the order of the rows of ``W``
+KINDS = ("frustration", "complaint", "buying_signal", "ask", "commitment")
+PROFILES = ("balanced", "precision", "recall")
+#: tokens per passage (consecutive sentences joined) for passage-level detectors
+PASSAGE_TOKENS = 96
+TRAIN_HINT = "run `triage train` to build it"
+FloatArray = npt.NDArray[np.float64]
 
 
-class Lexicon:
-    """tf-idf over lower-cased word 1-2 grams (sublinear tf, smooth idf, L2 rows), numpy-only."""
-
-    def __init__(self, terms: Sequence[str], idf: npt.NDArray[np.float64]) -> None:
-        self.terms = list(terms)
-        self.index = {t: i for i, t in enumerate(self.terms)}
-        self.idf = np.asarray(idf, dtype=np.float64)
-
-    @staticmethod
-    def grams(text: str) -> list[str]:
-        words = _TOKEN.findall(text.lower())
-        return words + [f"{a} {b}" for a, b in pairwise(words)]
-
-    @classmethod
-    def fit(cls, texts: Sequence[str], *, min_df: int = 2, max_terms: int = 20000) -> Lexicon:
-        df: Counter[str] = Counter()
-        for t in texts:
-            df.update(set(cls.grams(t)))
-        kept = sorted((g for g, c in df.items() if c >= min_df), key=lambda g: (-df[g], g))[:max_terms]
-        kept.sort()
-        n = len(texts)
-        idf = np.array([math.log((1 + n) / (1 + df[g])) + 1.0 for g in kept])
-        return cls(kept, idf)
-
-    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        rows, cols, vals = [], [], []
-        for r, text in enumerate(texts):
-            counts = Counter(g for g in self.grams(text) if g in self.index)
-            if not counts:
-                continue
-            idx = np.fromiter((self.index[g] for g in counts), dtype=np.int64, count=len(counts))
-            tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
-            w = tf * self.idf[idx]
-            w /= np.linalg.norm(w)
-            rows.extend([r] * len(idx))
-            cols.extend(idx.tolist())
-            vals.extend(w.tolist())
-        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.terms)), dtype=np.float64)
-
-
-@dataclass
-class LinearModel:
-    """``sigmoid(((x - mean) / scale) @ coef + bias)``; mean/scale optional (empty = identity)."""
-
-    coef: npt.NDArray[np.float64]
-    bias: float
-    mean: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    scale: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-
-    def logit(self, x: Any) -> npt.NDArray[np.float64]:
-        if sparse.issparse(x):
-            dense: npt.NDArray[np.float64] = np.asarray(x @ self.coef, dtype=np.float64).ravel()
-            return dense + self.bias
-        arr: npt.NDArray[np.float64] = np.asarray(x, dtype=np.float64)
-        if self.mean.size:
-            arr = (arr - self.mean) / self.scale
-        out: npt.NDArray[np.float64] = arr @ self.coef + self.bias
-        return out
-
-
-def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    out: npt.NDArray[np.float64] = 0.5 * (1.0 + np.tanh(0.5 * z))
+def _sigmoid(z: FloatArray) -> FloatArray:
+    out: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * z))
     return out
 
 
-_vader: Any = None
-
-
-def vader_features(texts: Sequence[str]) -> FloatArray:
-    """VADER neg/neu/pos/compound per text (a lexicon, no weights to download)."""
-    global _vader
-    if _vader is None:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        _vader = SentimentIntensityAnalyzer()
-    rows = [_vader.polarity_scores(t) for t in texts]
-    return np.array([[d["neg"], d["neu"], d["pos"], d["compound"]] for d in rows], dtype=np.float32).reshape(-1, 4)
-
-
 @dataclass
-class Head:
-    """One trained detector head (see the module docstring)."""
+class Heads:
+    """All detector heads of one trained model (see the module docstring)."""
 
-    kind: str
-    encoder_hash: str
-    emb: LinearModel
-    lex: LinearModel
-    lexicon: Lexicon
-    stack: LinearModel
-    rule_features: list[str]
-    use_vader: bool
-    thresholds: dict[str, float]
+    encoder_identity: str
+    W: FloatArray
+    b: FloatArray
+    #: kind -> "passage" | "sentence"
+    levels: dict[str, str]
+    #: kind -> profile -> threshold (0..1) on the unit-level score
+    thresholds: dict[str, dict[str, float]]
+    #: a passage is encoded only when one of its sentences scores at least this for a passage detector
+    passage_gate: float = 0.05
+    subtype_labels: dict[str, list[str]] = field(default_factory=dict)
+    subtype_W: dict[str, FloatArray] = field(default_factory=dict)
+    subtype_b: dict[str, FloatArray] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
-    #: optional subtype model: multinomial coef (k, 384) + bias (k,), or centroids (k, 384)
-    subtype_labels: list[str] = field(default_factory=list)
-    subtype_coef: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
-    subtype_bias: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     file_hash: str = ""
 
-    def stack_inputs(self, emb: FloatArray, texts: Sequence[str], rules: FloatArray) -> npt.NDArray[np.float64]:
-        parts = [
-            self.emb.logit(emb)[:, None],
-            self.lex.logit(self.lexicon.transform(texts))[:, None],
-            np.asarray(rules, dtype=np.float64).reshape(len(texts), -1),
-        ]
-        if self.use_vader:
-            parts.append(vader_features(texts).astype(np.float64))
-        return np.hstack(parts)
+    def scores(self, vectors: npt.NDArray[np.float32]) -> FloatArray:
+        """Probabilities (n, len(KINDS)) for L2-normalised sentence/passage vectors (n, 384)."""
+        if not len(vectors):
+            return np.zeros((0, len(KINDS)))
+        return _sigmoid(np.asarray(vectors, dtype=np.float64) @ self.W.T + self.b)
 
-    def predict(self, emb: FloatArray, texts: Sequence[str], rules: FloatArray) -> npt.NDArray[np.float64]:
-        """Probability per sentence (0..1)."""
-        if not len(texts):
-            return np.zeros(0)
-        return _sigmoid(self.stack.logit(self.stack_inputs(emb, texts, rules)))
+    def subtype(self, kind: str, vectors: npt.NDArray[np.float32]) -> list[str | None]:
+        labels = self.subtype_labels.get(kind)
+        if not labels:
+            return [None] * len(vectors)
+        z = np.asarray(vectors, dtype=np.float64) @ self.subtype_W[kind].T + self.subtype_b[kind]
+        return [labels[i] for i in z.argmax(axis=1)]
 
-    def subtype(self, emb: FloatArray) -> list[str | None]:
-        if not self.subtype_labels:
-            return [None] * len(emb)
-        scores = np.asarray(emb, dtype=np.float64) @ self.subtype_coef.T + self.subtype_bias
-        return [self.subtype_labels[i] for i in scores.argmax(axis=1)]
+    def threshold(self, kind: str, profile: str = "balanced") -> float:
+        known = self.thresholds.get(kind, {})
+        if profile not in known:
+            raise DetectorError(f"unknown threshold profile {profile!r} for {kind} (have: {', '.join(sorted(known))})")
+        return known[profile]
 
-    def threshold(self, profile: str = "balanced") -> float:
-        if profile not in self.thresholds:
-            raise DetectorError(
-                f"unknown threshold profile {profile!r} for {self.kind} (have: {', '.join(sorted(self.thresholds))})"
-            )
-        return self.thresholds[profile]
+    def level(self, kind: str) -> str:
+        return self.levels.get(kind, "sentence")
 
 
-def head_paths(models_dir: Path, kind: str) -> tuple[Path, Path]:
-    return Path(models_dir) / f"{kind}.json", Path(models_dir) / f"{kind}.npz"
+def head_paths(models_dir: Path) -> tuple[Path, Path]:
+    return Path(models_dir) / "heads.json", Path(models_dir) / "heads.npz"
 
 
-def head_file_hash(models_dir: Path, kind: str) -> str:
-    """sha256 of the head's two files (its identity in detector versions); ModelNotFoundError if absent."""
-    meta_path, arr_path = head_paths(models_dir, kind)
+def head_file_hash(models_dir: Path) -> str:
+    """sha256 of the two head files (their identity in detector versions); ModelNotFoundError if absent."""
     h = hashlib.sha256()
-    for p in (meta_path, arr_path):
+    for p in head_paths(models_dir):
         try:
             h.update(p.read_bytes())
         except FileNotFoundError:
-            raise ModelNotFoundError(f"the {kind} head is missing ({p}); {TRAIN_HINT}") from None
+            raise ModelNotFoundError(f"the detector heads are missing ({p}); {TRAIN_HINT}") from None
         except OSError as e:
             raise DetectorError(f"cannot read {p}: {e.strerror}") from e
     return h.hexdigest()
 
 
-def save_head(head: Head, models_dir: Path) -> str:
-    """Write ``<kind>.json`` + ``<kind>.npz``; return the head hash."""
-    meta_path, arr_path = head_paths(models_dir, head.kind)
+def save_heads(heads: Heads, models_dir: Path) -> str:
+    """Write ``heads.json`` + ``heads.npz`` into ``models_dir``; return their hash."""
+    meta_path, arr_path = head_paths(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "emb_coef": head.emb.coef, "emb_mean": head.emb.mean, "emb_scale": head.emb.scale,
-        "lex_coef": head.lex.coef, "lex_idf": head.lexicon.idf, "stack_coef": head.stack.coef,
-        "subtype_coef": head.subtype_coef, "subtype_bias": head.subtype_bias,
-    }
+    arrays: dict[str, Any] = {"W": heads.W.astype(np.float32), "b": heads.b.astype(np.float32)}
+    for kind in heads.subtype_labels:
+        arrays[f"sub_{kind}_W"] = heads.subtype_W[kind].astype(np.float32)
+        arrays[f"sub_{kind}_b"] = heads.subtype_b[kind].astype(np.float32)
     with arr_path.open("wb") as f:
-        stored: dict[str, Any] = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
-        np.savez_compressed(f, **stored)
+        np.savez_compressed(f, **arrays)
     meta = {
-        "format": HEAD_FORMAT,
-        "kind": head.kind,
-        "encoder_hash": head.encoder_hash,
-        "emb_bias": head.emb.bias,
-        "lex_bias": head.lex.bias,
-        "stack_bias": head.stack.bias,
-        "rule_features": head.rule_features,
-        "use_vader": head.use_vader,
-        "thresholds": head.thresholds,
-        "subtype_labels": head.subtype_labels,
-        "meta": head.meta,
-        "terms": head.lexicon.terms,
+        "format": HEADS_FORMAT,
+        "kinds": list(KINDS),
+        "encoder_identity": heads.encoder_identity,
+        "levels": heads.levels,
+        "thresholds": heads.thresholds,
+        "passage_gate": heads.passage_gate,
+        "passage_tokens": PASSAGE_TOKENS,
+        "subtype_labels": heads.subtype_labels,
+        "meta": heads.meta,
     }
-    meta_path.write_text(json.dumps(meta, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    return head_file_hash(models_dir, head.kind)
+    meta_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    return head_file_hash(models_dir)
 
 
-def load_head(models_dir: Path, kind: str, *, encoder_hash: str | None) -> Head:
-    """Load a head; refuse one trained for another encoder (unless ``encoder_hash`` is None)."""
-    file_hash = head_file_hash(models_dir, kind)
-    meta_path, arr_path = head_paths(models_dir, kind)
+def load_heads(models_dir: Path, *, encoder_identity: str | None) -> Heads:
+    """Load the heads; refuse heads trained for another encoder (unless ``encoder_identity`` is None)."""
+    file_hash = head_file_hash(models_dir)
+    meta_path, arr_path = head_paths(models_dir)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         with np.load(arr_path) as z:
             arr = {k: z[k].astype(np.float64) for k in z.files}
-    except (OSError, ValueError, KeyError) as e:
-        raise DetectorError(f"the {kind} head in {models_dir} is unreadable ({e}); {TRAIN_HINT}") from e
-    if meta.get("format") != HEAD_FORMAT or meta.get("kind") != kind:
-        raise DetectorError(f"{meta_path} is not a format-{HEAD_FORMAT} {kind} head; {TRAIN_HINT}")
-    if encoder_hash is not None and meta["encoder_hash"] != encoder_hash:
+    except (OSError, ValueError) as e:
+        raise DetectorError(f"the detector heads in {models_dir} are unreadable ({e}); {TRAIN_HINT}") from e
+    if meta.get("format") != HEADS_FORMAT or tuple(meta.get("kinds", ())) != KINDS:
+        raise DetectorError(f"{meta_path} is not a format-{HEADS_FORMAT} head file for {', '.join(KINDS)}; "
+                            f"{TRAIN_HINT}")
+    if encoder_identity is not None and meta.get("encoder_identity") != encoder_identity:
         raise DetectorError(
-            f"the {kind} head was trained for encoder {meta['encoder_hash'][:12]} but the installed encoder "
-            f"is {encoder_hash[:12]}; retrain the heads for this encoder: {TRAIN_HINT}"
+            f"the detector heads were trained for encoder {str(meta.get('encoder_identity'))[:12]} but the "
+            f"encoder here is {encoder_identity[:12]} (models/encoder/ or the base weights changed); {TRAIN_HINT}"
         )
     try:
-        return Head(
-            kind=kind,
-            encoder_hash=meta["encoder_hash"],
-            emb=LinearModel(arr["emb_coef"], float(meta["emb_bias"]), arr["emb_mean"], arr["emb_scale"]),
-            lex=LinearModel(arr["lex_coef"], float(meta["lex_bias"])),
-            lexicon=Lexicon(meta["terms"], arr["lex_idf"]),
-            stack=LinearModel(arr["stack_coef"], float(meta["stack_bias"])),
-            rule_features=list(meta["rule_features"]),
-            use_vader=bool(meta["use_vader"]),
-            thresholds={k: float(v) for k, v in meta["thresholds"].items()},
-            meta=dict(meta.get("meta", {})),
-            subtype_labels=list(meta.get("subtype_labels", [])),
-            subtype_coef=arr["subtype_coef"],
-            subtype_bias=arr["subtype_bias"],
-            file_hash=file_hash,
+        labels = {k: list(v) for k, v in meta.get("subtype_labels", {}).items()}
+        heads = Heads(
+            encoder_identity=meta["encoder_identity"], W=arr["W"], b=arr["b"], levels=dict(meta["levels"]),
+            thresholds={k: {p: float(t) for p, t in v.items()} for k, v in meta["thresholds"].items()},
+            passage_gate=float(meta.get("passage_gate", 0.05)), subtype_labels=labels,
+            subtype_W={k: arr[f"sub_{k}_W"] for k in labels}, subtype_b={k: arr[f"sub_{k}_b"] for k in labels},
+            meta=dict(meta.get("meta", {})), file_hash=file_hash,
         )
     except KeyError as e:
-        raise DetectorError(f"the {kind} head in {models_dir} lacks {e}; {TRAIN_HINT}") from e
+        raise DetectorError(f"the detector heads in {models_dir} lack {e}; {TRAIN_HINT}") from e
+    if heads.W.shape[0] != len(KINDS) or heads.b.shape != (len(KINDS),):
+        raise DetectorError(f"the detector heads in {models_dir} have the wrong shape {heads.W.shape}; {TRAIN_HINT}")
+    return heads

@@ -155,6 +155,30 @@ PHRASES: dict[str, list[str]] = {
         "advise", "please confirm", "can you confirm", "send me", "send us", "send over", "look forward to your",
         "awaiting your", "waiting for your",
     ],
+    # conditional offers ("let me know if you have any questions"): courtesy, not an ask that needs an answer
+    "ask:offer": [
+        "if you have any questions", "if you have questions", "if you have any further questions",
+        "if you have any other questions", "if you have any additional questions", "if you have any comments",
+        "if you have any concerns", "if you need anything", "if you need any", "if you need more",
+        "if you need further", "if there is anything", "if there's anything", "should you have any",
+        "should you need", "feel free to", "don't hesitate", "do not hesitate", "with any questions",
+        "with any additional questions", "with any further questions", "with any other questions",
+        "any questions, please", "any questions please", "happy to help", "glad to help", "happy to discuss",
+        "if you would like", "if you'd like", "if you wish", "if that helps", "if interested",
+        "if you are interested", "if you're interested", "if i can be of", "if we can be of",
+        "if anyone has any questions", "if anyone has questions", "if you have any additional comments",
+        "if you have any further comments", "if you have any other comments", "if you have any feedback",
+        "with any additional questions or concerns", "if you need additional information",
+        "if you need any additional information", "if you need any further information",
+    ],
+    # a delivery ("Please see attached.", "Attached is the revised model."): something given, not asked for
+    "ask:delivery": [
+        "please see attached", "please find attached", "please find enclosed", "see attached", "attached please find",
+        "attached is", "attached are", "attached you will find", "enclosed is", "enclosed are",
+        "enclosed please find", "i have attached", "i've attached", "we have attached", "we've attached",
+        "here is the", "here are the", "here is a", "here's the", "please see below", "see below",
+        "please find below", "below is", "below are",
+    ],
     "ask:closing": [
         "have a good", "have a great", "have a nice", "have a lovely", "enjoy your", "enjoy the", "talk soon",
         "talk then", "talk later", "talk in", "speak soon", "speak then", "see you", "thanks", "thank you",
@@ -167,6 +191,57 @@ PHRASES: dict[str, list[str]] = {
         "any update", "any updates", "any news", "reminder", "gentle reminder", "circling back",
         "haven't heard back", "have not heard back", "bumping this", "asked again", "asking again",
         "second request", "third request", "again:", "once more",
+    ],
+    # --- complaints: the client reports a problem (subtype of a complaint; features for nothing else) ---
+    "complaint:broken": [
+        "not working", "doesn't work", "does not work", "don't work", "isn't working", "stopped working",
+        "won't load", "will not load", "doesn't load", "broken", "broke", "crash", "crashes", "crashed", "error",
+        "errors", "outage", "is down", "was down", "went down", "bug", "bugs", "fails", "failed", "failing",
+        "failure", "can't access", "cannot access", "can't log in", "cannot log in", "unable to", "glitch",
+    ],
+    "complaint:late": [
+        "late", "delayed", "delay", "delays", "overdue", "still waiting", "still haven't", "still have not",
+        "still not", "behind schedule", "past due", "missed the deadline", "weeks ago", "no update", "not yet",
+        "still hasn't", "taking forever", "took forever",
+    ],
+    "complaint:wrong": [
+        "wrong", "incorrect", "inaccurate", "mistake", "mistakes", "don't match", "doesn't match",
+        "do not match", "does not match", "mismatch", "discrepancy", "miscalculated", "not what we ordered",
+        "not what we asked",
+    ],
+    "complaint:missing": [
+        "missing", "never arrived", "never received", "didn't receive", "did not receive", "haven't received",
+        "have not received", "hasn't arrived", "has not arrived", "lost", "disappeared", "gone from",
+    ],
+    "complaint:billing": [
+        "charged", "overcharged", "double charged", "charged twice", "billed", "invoice", "invoiced",
+        "billing", "refund", "credit note", "overcharge", "overcharges", "fee", "fees",
+    ],
+    "complaint:performance": [
+        "slow", "slower", "sluggish", "latency", "timeout", "timeouts", "takes ages", "grinds to a halt",
+        "lagging", "laggy", "unresponsive",
+    ],
+    "complaint:service": [
+        "no response", "no reply", "unanswered", "nobody responded", "no one responded", "nobody got back",
+        "no one got back", "never heard back", "not returned", "ignored", "no one picked up",
+        "nobody picked up",
+    ],
+    # --- text that is not the writer speaking to us (never scored; see triage/nlp/evidence.py) ---
+    "boilerplate:legal": [
+        "intended recipient", "intended recipients", "intended solely for", "intended only for",
+        "privileged and confidential", "confidential and privileged", "legally privileged",
+        "strictly prohibited", "received this message in error", "received this email in error",
+        "received this e-mail in error", "received this communication in error", "notify the sender",
+        "delete this message", "delete this e-mail", "delete this email", "delete it immediately",
+        "not the intended recipient",
+    ],
+    "boilerplate:auto": [
+        "this is an automated", "this is an automatic", "automatically generated", "generated automatically",
+        "do not reply to this", "please do not reply", "this mailbox is not monitored", "sent automatically",
+        "i am out of the office", "i'm out of the office", "i will be out of the office", "out of office until",
+        "i am currently out of the office", "i'm currently out of the office", "with limited access to email",
+        "with limited access to e-mail", "delivery has failed", "could not be delivered",
+        "was not delivered", "undeliverable",
     ],
     # --- our commitments ---------------------------------------------------------------------
     "commit:promise": [
@@ -293,8 +368,13 @@ FEATURES: dict[str, list[str]] = {
     ],
     "ask": [
         "ask:qmark", "ask:question_start", "ask:modal", "ask:please", "ask:need", "ask:reply",
-        "ask:imperative", "repeat:", "due:", "commit:", "ask:closing",
+        "ask:imperative", "repeat:", "due:", "commit:", "ask:closing", "ask:offer", "ask:delivery",
     ],
+    "complaint": [
+        "complaint:broken", "complaint:late", "complaint:wrong", "complaint:missing", "complaint:billing",
+        "complaint:performance", "complaint:service",
+    ],
+    "commitment": ["commit:", "due:", "ask:offer"],
 }
 
 

@@ -1,18 +1,24 @@
 """spaCy components, registered under versioned names, and the pipeline that chains them.
 
     triage_lines -> sentencizer -> triage_rules -> triage_encoder
-        -> frustration (frustration.v1) -> buying_signal (buying_signal.v1) -> ask (ask.v1)
+        -> frustration (frustration.v2) -> complaint (complaint.v1) -> buying_signal (buying_signal.v2)
+        -> ask (ask.v2)
 
 spaCy factory names cannot contain dots, so the detectors are versioned the spaCy way: the factories
-``triage_frustration`` / ``triage_buying_signal`` / ``triage_ask`` take a ``detector`` built by a function
-registered in ``spacy.registry.misc`` under the versioned name (``frustration.v1``, ...), with explicit
-keyword defaults; the pipeline's config is data (``{"detector": {"@misc": "frustration.v1", ...}}``).
+``triage_frustration`` / ``triage_complaint`` / ``triage_buying_signal`` / ``triage_ask`` take a
+``detector`` built by a function registered in ``spacy.registry.misc`` under the versioned name
+(``frustration.v2``, ...), with explicit keyword defaults; the pipeline's config is data.
 
-Docs carry ``doc._.triage_party`` (client | us | unknown) and ``doc._.triage_anchor`` (the date due
-dates are resolved against); the result is ``doc._.triage_sents``: one :class:`SentInfo` per sentence
-with its rules and :class:`Hit` list. ``sentence_encoder.v1`` encodes every sentence of a batch of docs
-in one call (deduplicated); the detectors score a whole batch at once. Client and unknown text is
-scored for frustration, buying signals and asks; our own text ("us") only for commitments (ask.v1).
+A doc is one unit the user sees flagged or not: a message's own words or one utterance. Docs carry
+``doc._.triage_party`` (client | us | unknown) and ``doc._.triage_anchor`` (the date due dates are
+resolved against). ``triage_encoder`` encodes the sentences that can be evidence and scores them with
+every head; passage detectors (frustration, complaint) are then scored on passages (consecutive
+sentences, up to :data:`~triage.nlp.heads.PASSAGE_TOKENS` tokens), encoded only where a sentence of
+the passage scores at least the heads' ``passage_gate`` (the cheap first stage decides the clearly
+calm rest). Each detector turns the scores into the unit's decision (``doc._.triage_unit``: score and
+label per detector, the same numbers ``triage score-text`` prints) and into hits on the evidence
+sentence. Client and unknown text is scored for frustration, complaints, buying signals and asks; our
+own text ("us") only for commitments.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import islice
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -32,18 +39,21 @@ from spacy.util import registry
 
 from triage.nlp.dates import resolve_due_date
 from triage.nlp.decision import FLOORS, apply_floors
-from triage.nlp.encoder import encoder_hash, load_encoder
-from triage.nlp.heads import Head, load_head
+from triage.nlp.encoder import encoder_identity, load_encoder
+from triage.nlp.heads import KINDS, PASSAGE_TOKENS, Heads, load_heads
 from triage.nlp.patterns import PATTERNS_VERSION
 from triage.nlp.rules import RuleSet, SentenceRules, is_scorable, rule_features
 from triage.nlp.spec import CODE_VERSION
 
-__all__ = ["Hit", "SentInfo", "content_hash", "ensure_extensions"]
+__all__ = ["Hit", "Passage", "SentInfo", "UnitDecision", "content_hash", "ensure_extensions"]
 
 _SENT_END = frozenset(".!?;:")
 _BULLET = frozenset("-*•–>")
 _D = TypeVar("_D", bound="Detector")
 _BUYING_ORDER = ("budget", "renewal", "upgrade", "seats", "expansion", "addon", "pricing")
+_COMPLAINT_ORDER = ("billing", "missing", "wrong", "late", "broken", "performance", "service")
+_PASSAGE_KINDS = ("frustration", "complaint")
+_K = {k: i for i, k in enumerate(KINDS)}
 
 
 @dataclass
@@ -64,14 +74,34 @@ class SentInfo:
     text: str
     rules: SentenceRules
     scorable: bool
+    #: False for boilerplate (legal notices, auto-reply lines): never evidence
+    evidence: bool = True
+    ids: list[int] | None = None
     vector: np.ndarray | None = None
     scores: dict[str, float] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
 
 
+@dataclass
+class Passage:
+    """Consecutive evidence sentences (indices into the doc's sentences) and their passage scores."""
+
+    sents: list[int]
+    scores: dict[str, float] = field(default_factory=dict)
+    encoded: bool = False
+
+
+@dataclass
+class UnitDecision:
+    """A detector's decision for the whole unit: the score it decided on and whether it fired."""
+
+    score: float = 0.0
+    label: bool = False
+
+
 def content_hash(head_hash: str, kind: str) -> str:
-    """10 hex chars over the head file hash, the rule tables, the floors and the code version."""
-    blob = json.dumps([head_hash, PATTERNS_VERSION, [asdict(f) for f in FLOORS[kind]], CODE_VERSION])
+    """10 hex chars over the heads' file hash, the rule tables, the floors and the code version."""
+    blob = json.dumps([head_hash, kind, PATTERNS_VERSION, [asdict(f) for f in FLOORS[kind]], CODE_VERSION])
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:10]
 
 
@@ -82,7 +112,8 @@ def _chunks(items: Iterable[Doc], size: int) -> Iterator[list[Doc]]:
 
 
 def ensure_extensions() -> None:
-    for name, default in (("triage_party", "client"), ("triage_anchor", None), ("triage_sents", None)):
+    for name, default in (("triage_party", "client"), ("triage_anchor", None), ("triage_sents", None),
+                          ("triage_passages", None), ("triage_unit", None)):
         if not Doc.has_extension(name):
             Doc.set_extension(name, default=default)
 
@@ -90,6 +121,18 @@ def ensure_extensions() -> None:
 def _sents(doc: Doc) -> list[SentInfo]:
     sents: list[SentInfo] | None = doc._.triage_sents
     return sents if sents is not None else []
+
+
+def _passages(doc: Doc) -> list[Passage]:
+    ps: list[Passage] | None = doc._.triage_passages
+    return ps if ps is not None else []
+
+
+def _unit(doc: Doc) -> dict[str, UnitDecision]:
+    if doc._.triage_unit is None:
+        doc._.triage_unit = {}
+    unit: dict[str, UnitDecision] = doc._.triage_unit
+    return unit
 
 
 # --- sentence boundaries ---------------------------------------------------------------------------
@@ -151,7 +194,7 @@ class RulesComponent:
             ok = is_scorable(text, max_chars=self.max_sentence_chars)
             if len(text) > self.max_sentence_chars:
                 text = text[: self.max_sentence_chars].rstrip() + "…"
-            infos.append(SentInfo(i, text, rules, ok))
+            infos.append(SentInfo(i, text, rules, ok, evidence=not rules.has("boilerplate:")))
         doc._.triage_sents = infos
         return doc
 
@@ -161,20 +204,21 @@ def make_rules(nlp: Language, name: str, max_sentence_chars: int = 1000) -> Rule
     return RulesComponent(nlp, max_sentence_chars)
 
 
-# --- the shared encoder call ------------------------------------------------------------------------
+# --- the model: encoder + heads ----------------------------------------------------------------------
 
 
 def _needs_vector(doc: Doc, s: SentInfo) -> bool:
-    if not s.scorable:
+    if not (s.scorable and s.evidence):
         return False
     return doc._.triage_party != "us" or s.rules.has("commit:")
 
 
 class SentenceEncoder:
+    """Encodes a batch of docs' evidence sentences (deduplicated) and scores them with every head;
+    builds and scores the passages of passage-level detectors (see the module docstring)."""
+
     def __init__(self, backend: str, models_dir: str, cache_dir: str | None, batch_size: int,
                  threads: int, docs_per_call: int) -> None:
-        from pathlib import Path
-
         ensure_extensions()
         self.encoder = load_encoder(
             backend,  # type: ignore[arg-type]
@@ -183,7 +227,12 @@ class SentenceEncoder:
             batch_size=batch_size,
             threads=threads,
         )
+        self.heads: Heads = load_heads(Path(models_dir), encoder_identity=self.encoder.encoder_hash)
         self.docs_per_call = docs_per_call
+        self.cls_id, self.sep_id = 101, 102
+        probe = self.encoder.tokenize(["a"])
+        if probe and len(probe[0]) >= 2:
+            self.cls_id, self.sep_id = probe[0][0], probe[0][-1]
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
@@ -192,11 +241,50 @@ class SentenceEncoder:
         for batch in _chunks(docs, max(batch_size, self.docs_per_call)):
             wanted = [s for d in batch for s in _sents(d) if _needs_vector(d, s)]
             unique = list(dict.fromkeys(s.text for s in wanted))
-            vectors = self.encoder.encode(unique)
+            ids = self.encoder.tokenize(unique)
+            vectors = self.encoder.encode_ids(ids)
+            scores = self.heads.scores(vectors)
             row = {t: i for i, t in enumerate(unique)}
             for s in wanted:
-                s.vector = vectors[row[s.text]]
+                i = row[s.text]
+                s.ids, s.vector = ids[i], vectors[i]
+                s.scores.update({k: float(scores[i, j]) for k, j in _K.items()})
+            self._passages(batch)
             yield from batch
+
+    def _passages(self, docs: list[Doc]) -> None:
+        """Group each client doc's evidence sentences into passages; encode the gated multi-sentence ones."""
+        gate = self.heads.passage_gate
+        todo: list[tuple[Passage, list[int]]] = []
+        for doc in docs:
+            sents = _sents(doc)
+            passages: list[Passage] = []
+            if doc._.triage_party != "us":
+                current: list[int] = []
+                width = 0
+                for s in sents:
+                    if s.ids is None:
+                        continue
+                    n = len(s.ids) - 2
+                    if current and width + n > PASSAGE_TOKENS:
+                        passages.append(Passage(current))
+                        current, width = [], 0
+                    current.append(s.idx)
+                    width += n
+                if current:
+                    passages.append(Passage(current))
+            for p in passages:
+                members = [sents[i] for i in p.sents]
+                p.scores = {k: max(m.scores[k] for m in members) for k in _PASSAGE_KINDS}
+                if len(members) > 1 and max(p.scores.values()) >= gate:
+                    joined = [self.cls_id, *(t for m in members for t in (m.ids or [])[1:-1])]
+                    todo.append((p, [*joined[: self.encoder.max_tokens - 1], self.sep_id]))
+            doc._.triage_passages = passages
+        if todo:
+            scores = self.heads.scores(self.encoder.encode_ids([ids for _, ids in todo]))
+            for (p, _), row in zip(todo, scores, strict=True):
+                p.scores = {k: float(row[_K[k]]) for k in _PASSAGE_KINDS}
+                p.encoded = True
 
 
 @Language.factory(
@@ -214,23 +302,18 @@ def make_encoder(nlp: Language, name: str, backend: str = "onnx", models_dir: st
 
 
 class Detector:
-    """Base: scores the eligible sentences of a batch of docs with one head call.
-
-    ``decide`` receives the floored score (:mod:`triage.nlp.decision`) and the raw head probability.
-    """
+    """Base: turns the scores of a doc into the unit decision and hits (floors and caps from the rules)."""
 
     kind = ""
-    head_kind = ""
 
     def __init__(self, name: str, models_dir: str, threshold: float | None, profile: str) -> None:
-        from pathlib import Path
-
         ensure_extensions()
         self.detector_name = name  # (spaCy sets ``.name`` to the pipe name)
-        self.head: Head = load_head(Path(models_dir), self.head_kind, encoder_hash=encoder_hash())
-        self.threshold = float(threshold) if threshold is not None else self.head.threshold(profile)
-        #: name + hash of what decides the content of a signal: the head, the rule tables, the floors
-        self.version = f"{name}+{content_hash(self.head.file_hash, self.head_kind)}"
+        heads = load_heads(Path(models_dir), encoder_identity=encoder_identity(Path(models_dir)))
+        self.heads = heads
+        self.threshold = float(threshold) if threshold is not None else heads.threshold(self.kind, profile)
+        #: name + hash of what decides the content of a signal: the heads, the rule tables, the floors
+        self.version = f"{name}+{content_hash(heads.file_hash, self.kind)}"
 
     def eligible(self, doc: Doc, s: SentInfo) -> bool:
         return doc._.triage_party != "us" and s.vector is not None
@@ -239,39 +322,62 @@ class Detector:
         return next(iter(self.pipe([doc])))
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 512) -> Iterator[Doc]:
-        for batch in _chunks(docs, max(batch_size, 512)):
-            pairs = [(d, s) for d in batch for s in _sents(d) if self.eligible(d, s)]
+        for doc in docs:
+            pairs = [s for s in _sents(doc) if self.eligible(doc, s) and self.kind in s.scores]
             if pairs:
-                vecs = np.stack([s.vector for _, s in pairs])  # type: ignore[misc]
-                texts = [s.text for _, s in pairs]
-                feats = rule_features(self.head_kind, [s.rules for _, s in pairs])
-                raw = self.head.predict(vecs, texts, feats)
-                scores = apply_floors(self.head_kind, raw, feats)
-                subtypes = self.head.subtype(vecs)
-                for (d, s), p, score, sub in zip(pairs, raw, scores, subtypes, strict=True):
-                    s.scores[self.kind] = float(score)
-                    self.decide(d, s, float(score), float(p), sub)
-            yield from batch
+                raw = np.array([s.scores[self.kind] for s in pairs])
+                floored = apply_floors(self.kind, raw, rule_features(self.kind, [s.rules for s in pairs]))
+                for s, v in zip(pairs, floored, strict=True):
+                    s.scores[self.kind] = float(v)
+            self.decide(doc, pairs)
+            yield doc
 
     def hit(self, s: SentInfo, kind: str, subtype: str | None, score: float, intensity: float | None = None,
             due: date | None = None) -> None:
         s.hits.append(Hit(kind, subtype, round(min(max(score, 0.0), 1.0), 6), intensity, due,
                           tuple(sorted(s.rules.rules)), self.detector_name, self.version))
 
-    def decide(self, doc: Doc, s: SentInfo, score: float, p: float, subtype: str | None) -> None:
+    def decide(self, doc: Doc, sents: list[SentInfo]) -> None:
         raise NotImplementedError
 
 
-class FrustrationDetector(Detector):
+class PassageDetector(Detector):
+    """Decides on the best passage; rule floors on single sentences (churn threats...) count too.
+
+    The evidence is the sentence carrying the decision: the floored sentence when a rule decided,
+    else the passage's sentence with the highest sentence score for this detector.
+    """
+
+    def decide(self, doc: Doc, sents: list[SentInfo]) -> None:
+        unit = _unit(doc)
+        by_idx = {s.idx: s for s in sents}
+        best_score, best_sent = 0.0, None
+        for p in _passages(doc):
+            score = p.scores.get(self.kind, 0.0)
+            members = [by_idx[i] for i in p.sents if i in by_idx]
+            if members and score > best_score:
+                best_score = score
+                best_sent = max(members, key=lambda s: s.scores.get(self.kind, 0.0))
+        for s in sents:  # a sentence raised by a rule floor beats its passage
+            if s.scores.get(self.kind, 0.0) > best_score:
+                best_score, best_sent = s.scores[self.kind], s
+        unit[self.kind] = UnitDecision(best_score, best_sent is not None and best_score >= self.threshold)
+        if unit[self.kind].label and best_sent is not None:
+            self.fire(doc, best_sent, best_score)
+
+    def fire(self, doc: Doc, s: SentInfo, score: float) -> None:
+        raise NotImplementedError
+
+
+class FrustrationDetector(PassageDetector):
     """Frustration with intensity; subtypes churn_threat / escalation (rules) else the head's emotion."""
 
-    kind = head_kind = "frustration"
+    kind = "frustration"
 
-    def decide(self, doc: Doc, s: SentInfo, score: float, p: float, subtype: str | None) -> None:
-        if score < self.threshold:
-            return
+    def fire(self, doc: Doc, s: SentInfo, score: float) -> None:
         r = s.rules
         intensity = score
+        subtype = self.heads.subtype(self.kind, s.vector[None, :])[0] if s.vector is not None else None
         if r.has("frustration:unresolved") or r.has("repeat:"):
             intensity += 0.15
         if r.has("frustration:shouting"):
@@ -283,79 +389,138 @@ class FrustrationDetector(Detector):
         self.hit(s, self.kind, subtype, score, round(min(intensity, 1.0), 6))
 
 
-@registry.misc("frustration.v1")  # type: ignore[untyped-decorator]
-def frustration_v1(models_dir: str = "models", threshold: float | None = None,
+@registry.misc("frustration.v2")  # type: ignore[untyped-decorator]
+def frustration_v2(models_dir: str = "models", threshold: float | None = None,
                    profile: str = "balanced") -> FrustrationDetector:
-    return FrustrationDetector("frustration.v1", models_dir, threshold, profile)
+    return FrustrationDetector("frustration.v2", models_dir, threshold, profile)
 
 
-@Language.factory("triage_frustration", default_config={"detector": {"@misc": "frustration.v1"}})
+@Language.factory("triage_frustration", default_config={"detector": {"@misc": "frustration.v2"}})
 def make_frustration(nlp: Language, name: str, detector: Any) -> FrustrationDetector:
     return _checked(detector, FrustrationDetector)
 
 
+class ComplaintDetector(PassageDetector):
+    """The client reports a problem; subtype from the rules (billing, missing, wrong, late, broken,
+    performance, service) of the evidence, else the nearest seed category."""
+
+    kind = "complaint"
+
+    def fire(self, doc: Doc, s: SentInfo, score: float) -> None:
+        fired = next((c for c in _COMPLAINT_ORDER if s.rules.has(f"complaint:{c}")), None)
+        if fired is None and s.vector is not None:
+            fired = self.heads.subtype(self.kind, s.vector[None, :])[0]
+        self.hit(s, self.kind, fired, score)
+
+
+@registry.misc("complaint.v1")  # type: ignore[untyped-decorator]
+def complaint_v1(models_dir: str = "models", threshold: float | None = None,
+                 profile: str = "balanced") -> ComplaintDetector:
+    return ComplaintDetector("complaint.v1", models_dir, threshold, profile)
+
+
+@Language.factory("triage_complaint", default_config={"detector": {"@misc": "complaint.v1"}})
+def make_complaint(nlp: Language, name: str, detector: Any) -> ComplaintDetector:
+    return _checked(detector, ComplaintDetector)
+
+
 class BuyingDetector(Detector):
-    """Buying signals; subtype from the rule that fired, else the nearest seed category."""
+    """Buying signals, per sentence; subtype from the rule that fired, else the nearest seed category."""
 
-    kind = head_kind = "buying_signal"
+    kind = "buying_signal"
 
-    def decide(self, doc: Doc, s: SentInfo, score: float, p: float, subtype: str | None) -> None:
-        if score >= self.threshold:
-            fired = next((c for c in _BUYING_ORDER if s.rules.has(f"buying:{c}")), None)
-            self.hit(s, self.kind, fired or subtype, score)
+    def decide(self, doc: Doc, sents: list[SentInfo]) -> None:
+        best = max((s.scores[self.kind] for s in sents), default=0.0)
+        fired = False
+        for s in sents:
+            score = s.scores[self.kind]
+            if score >= self.threshold:
+                rule = next((c for c in _BUYING_ORDER if s.rules.has(f"buying:{c}")), None)
+                if rule is None and s.vector is not None:
+                    rule = self.heads.subtype(self.kind, s.vector[None, :])[0]
+                self.hit(s, self.kind, rule, score)
+                fired = True
+        _unit(doc)[self.kind] = UnitDecision(best, fired)
 
 
-@registry.misc("buying_signal.v1")  # type: ignore[untyped-decorator]
-def buying_signal_v1(models_dir: str = "models", threshold: float | None = None,
+@registry.misc("buying_signal.v2")  # type: ignore[untyped-decorator]
+def buying_signal_v2(models_dir: str = "models", threshold: float | None = None,
                      profile: str = "balanced") -> BuyingDetector:
-    return BuyingDetector("buying_signal.v1", models_dir, threshold, profile)
+    return BuyingDetector("buying_signal.v2", models_dir, threshold, profile)
 
 
-@Language.factory("triage_buying_signal", default_config={"detector": {"@misc": "buying_signal.v1"}})
+@Language.factory("triage_buying_signal", default_config={"detector": {"@misc": "buying_signal.v2"}})
 def make_buying(nlp: Language, name: str, detector: Any) -> BuyingDetector:
     return _checked(detector, BuyingDetector)
+
+
+#: weight of a commitment phrase in a commitment's score (``1 - (1 - p) * (1 - w)``): the phrase is the
+#: strong evidence (our promises are formulaic), the commitment head raises or keeps the score
+COMMIT_RULE_WEIGHT = 0.4
 
 
 class AskDetector(Detector):
     """Client asks (question/request, due date) and, on our own text, commitments.
 
-    A commitment needs a commitment phrase (rules) and scores ``1 - (1 - p_ask) * (1 - commit_rule_weight)``.
+    A commitment needs a commitment phrase (rules); its score is ``1 - (1 - p) * (1 - COMMIT_RULE_WEIGHT)``
+    with ``p`` the commitment head's probability, compared with the commitment threshold.
     """
 
-    kind = head_kind = "ask"
+    kind = "ask"
 
     def __init__(self, name: str, models_dir: str, threshold: float | None, profile: str,
-                 commit_rule_weight: float, commit_threshold: float) -> None:
+                 commit_threshold: float | None) -> None:
         super().__init__(name, models_dir, threshold, profile)
-        self.commit_rule_weight = commit_rule_weight
-        self.commit_threshold = commit_threshold
+        self.commit_threshold = (float(commit_threshold) if commit_threshold is not None
+                                 else self.heads.threshold("commitment", profile))
 
     def eligible(self, doc: Doc, s: SentInfo) -> bool:
         return s.vector is not None
 
-    def decide(self, doc: Doc, s: SentInfo, score: float, p: float, subtype: str | None) -> None:
-        r = s.rules
-        due = resolve_due_date(r.due_phrase, doc._.triage_anchor) if r.due_phrase else None
-        if doc._.triage_party == "us":
-            s.scores.pop(self.kind, None)
-            if r.has("commit:"):
-                commit = 1.0 - (1.0 - p) * (1.0 - self.commit_rule_weight)
-                s.scores["commitment"] = commit
-                if commit >= self.commit_threshold:
-                    self.hit(s, "commitment", "commitment", commit, due=due)
-            return
-        if score >= self.threshold:
-            question = r.has("ask:qmark") or (r.has("ask:question_start") and not r.has("ask:imperative"))
-            self.hit(s, self.kind, "question" if question else "request", score, due=due)
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 512) -> Iterator[Doc]:
+        for doc in docs:
+            us = doc._.triage_party == "us"
+            kind = "commitment" if us else self.kind
+            sents = [s for s in _sents(doc) if s.vector is not None and (not us or s.rules.has("commit:"))]
+            if sents:
+                raw = np.array([s.scores[kind] for s in sents])
+                if us:
+                    raw = 1.0 - (1.0 - raw) * (1.0 - COMMIT_RULE_WEIGHT)
+                floored = apply_floors(kind, raw, rule_features(kind, [s.rules for s in sents]))
+                for s, v in zip(sents, floored, strict=True):
+                    s.scores[kind] = float(v)
+            for s in _sents(doc):  # our text: only commitments; client text: no commitments
+                s.scores.pop("ask" if us else "commitment", None)
+            self.decide(doc, sents)
+            yield doc
+
+    def decide(self, doc: Doc, sents: list[SentInfo]) -> None:
+        us = doc._.triage_party == "us"
+        kind = "commitment" if us else self.kind
+        threshold = self.commit_threshold if us else self.threshold
+        fired = False
+        for s in sents:
+            score = s.scores[kind]
+            if score < threshold:
+                continue
+            r = s.rules
+            due = resolve_due_date(r.due_phrase, doc._.triage_anchor) if r.due_phrase else None
+            if us:
+                self.hit(s, "commitment", "commitment", score, due=due)
+            else:
+                question = r.has("ask:qmark") or (r.has("ask:question_start") and not r.has("ask:imperative"))
+                self.hit(s, self.kind, "question" if question else "request", score, due=due)
+            fired = True
+        _unit(doc)[kind] = UnitDecision(max((s.scores[kind] for s in sents), default=0.0), fired)
 
 
-@registry.misc("ask.v1")  # type: ignore[untyped-decorator]
-def ask_v1(models_dir: str = "models", threshold: float | None = None, profile: str = "balanced",
-           commit_rule_weight: float = 0.6, commit_threshold: float = 0.6) -> AskDetector:
-    return AskDetector("ask.v1", models_dir, threshold, profile, commit_rule_weight, commit_threshold)
+@registry.misc("ask.v2")  # type: ignore[untyped-decorator]
+def ask_v2(models_dir: str = "models", threshold: float | None = None, profile: str = "balanced",
+           commit_threshold: float | None = None) -> AskDetector:
+    return AskDetector("ask.v2", models_dir, threshold, profile, commit_threshold)
 
 
-@Language.factory("triage_ask", default_config={"detector": {"@misc": "ask.v1"}})
+@Language.factory("triage_ask", default_config={"detector": {"@misc": "ask.v2"}})
 def make_ask(nlp: Language, name: str, detector: Any) -> AskDetector:
     return _checked(detector, AskDetector)
 

@@ -9,18 +9,21 @@ it) and serialises its use with a lock (ONNX Runtime already uses every core).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from triage.errors import DetectorError
 from triage.log import get_logger
 from triage.nlp import pipeline as _components  # noqa: F401  (registers the factories)
+from triage.nlp.evidence import own_words
 from triage.nlp.pipeline import Detector, ensure_extensions
 from triage.nlp.spec import (
-    _DEFAULT_COMMIT,
     DETECTORS,
     PipelineSpec,
     effective_thresholds,
@@ -30,7 +33,7 @@ from triage.nlp.spec import (
 
 __all__ = [
     "PipelineSpec", "Runtime", "build_nlp", "effective_thresholds", "get_runtime", "get_segmenter",
-    "pipeline_version", "spec_from_settings",
+    "make_docs", "pipeline_version", "spec_from_settings",
 ]
 
 log = get_logger("nlp.runtime")
@@ -66,12 +69,8 @@ def build_nlp(spec: PipelineSpec) -> Language:
         "batch_size": spec.batch_size, "threads": spec.threads,
     })
     common = {"models_dir": spec.models_dir, "profile": spec.profile}
-    detectors = {
-        "frustration": {**common, "threshold": thresholds["frustration"]},
-        "buying_signal": {**common, "threshold": thresholds["buying_signal"]},
-        "ask": {**common, "threshold": thresholds["ask"], "commit_rule_weight": _DEFAULT_COMMIT["commit_rule_weight"],
-                "commit_threshold": thresholds["commitment"]},
-    }
+    detectors: dict[str, dict[str, object]] = {k: {**common, "threshold": thresholds[k]} for k in DETECTORS}
+    detectors["ask"]["commit_threshold"] = thresholds["commitment"]
     for pipe_name, cfg in detectors.items():
         nlp.add_pipe(f"triage_{pipe_name}", name=pipe_name,
                      config={"detector": {"@misc": DETECTORS[pipe_name], **cfg}})
@@ -88,6 +87,24 @@ def get_segmenter(spacy_model: str = "blank") -> Language:
     nlp.add_pipe("triage_rules")
     nlp.max_length = max(nlp.max_length, 2_000_000)
     return nlp
+
+
+def make_docs(nlp: Language, texts: Sequence[str], parties: Sequence[str], anchors: Sequence[date | None],
+              max_chars: int) -> list[Doc]:
+    """Docs for the detectors: each text cut to the writer's own words (:func:`triage.nlp.evidence.own_words`)
+    and then to ``max_chars``, with its party and due-date anchor. The nightly run and
+    ``triage score-text`` both come through here, so they decide on the same text."""
+    docs = []
+    for text, party, anchor in zip(texts, parties, anchors, strict=True):
+        text = own_words(text).text
+        if len(text) > max_chars:
+            log.warning("text of %d chars cut to %d before detection (nlp.max_unit_chars)", len(text), max_chars)
+            text = text[:max_chars]
+        doc = nlp.make_doc(text)
+        doc._.triage_party = party
+        doc._.triage_anchor = anchor
+        docs.append(doc)
+    return docs
 
 
 @dataclass

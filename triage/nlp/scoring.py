@@ -1,9 +1,10 @@
-"""Score free texts with the real pipeline (``triage score-text``, evaluation): per-text scores.
+"""Score free texts with the real pipeline (``triage score-text``, evaluation): one decision per text.
 
-:func:`score_stream` is the JSONL-in/JSONL-out loop behind ``triage score-text``.
-
-A text's score for a detector is the highest sentence score (after the rules), and its label is
-whether any sentence crossed the detector's threshold, exactly as the nightly run decides.
+A text is one unit, as a message or an utterance is in the nightly run, and goes through the same
+steps (cut to ``nlp.max_unit_chars``, the writer's own words only, sentences, passages, heads, rules):
+its score for a detector is the unit score the detector decided on and its label is that decision.
+:func:`score_stream` is the JSONL-in/JSONL-out loop behind ``triage score-text``: one output line per
+input line, in order, whatever the line holds.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TextIO
 
-from triage.nlp.pipeline import Hit, SentInfo
-from triage.nlp.runtime import Runtime
+from triage.nlp.pipeline import Hit, SentInfo, UnitDecision
+from triage.nlp.runtime import Runtime, make_docs
 
-__all__ = ["DETECTOR_KINDS", "TextScore", "score_stream", "score_texts"]
+__all__ = ["CLIENT_KINDS", "DEFAULT_MAX_CHARS", "TextScore", "score_stream", "score_texts"]
 
-DETECTOR_KINDS = ("frustration", "buying_signal", "ask")
+#: what client (and unknown) text is scored for; our own text is scored for commitments only
+CLIENT_KINDS = ("frustration", "complaint", "buying_signal", "ask")
+#: the nightly run's default nlp.max_unit_chars
+DEFAULT_MAX_CHARS = 100_000
 
 
 @dataclass
@@ -29,12 +33,13 @@ class TextScore:
     hits: list[tuple[int, str, Hit]] = field(default_factory=list)
     sentences: int = 0
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, kinds: Sequence[str]) -> dict[str, Any]:
         return {
-            **{k: round(self.scores.get(k, 0.0), 4) for k in DETECTOR_KINDS},
-            "labels": {k: self.labels.get(k, False) for k in DETECTOR_KINDS},
+            **{k: round(self.scores.get(k, 0.0), 4) for k in kinds},
+            "labels": {k: self.labels.get(k, False) for k in kinds},
             "signals": [
                 {"kind": h.kind, "subtype": h.subtype, "score": round(h.score, 4), "sentence": text,
+                 "intensity": None if h.intensity is None else round(h.intensity, 4),
                  "due_date": h.due_date.isoformat() if h.due_date else None, "rules": list(h.rules)}
                 for _, text, h in self.hits
             ],
@@ -47,24 +52,21 @@ def score_texts(
     *,
     parties: Sequence[str] | None = None,
     anchors: Sequence[date | None] | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
 ) -> list[TextScore]:
-    """Run the pipeline over ``texts`` (party "client" unless given) and aggregate per text."""
-    nlp = runtime.nlp
-    docs = []
-    for i, t in enumerate(texts):
-        doc = nlp.make_doc(t)
-        doc._.triage_party = parties[i] if parties else "client"
-        doc._.triage_anchor = anchors[i] if anchors else None
-        docs.append(doc)
+    """Run the pipeline over ``texts`` (party "client" unless given): one :class:`TextScore` each."""
+    docs = make_docs(runtime.nlp, texts, parties or ["client"] * len(texts), anchors or [None] * len(texts),
+                     max_chars)
     out = []
     with runtime.lock:
-        for doc in nlp.pipe(docs, batch_size=512):
+        for doc in runtime.nlp.pipe(docs, batch_size=512):
             sents: list[SentInfo] = doc._.triage_sents or []
-            ts = TextScore(sentences=sum(1 for s in sents if s.scorable))
-            kinds = ("commitment",) if doc._.triage_party == "us" else DETECTOR_KINDS
+            unit: dict[str, UnitDecision] = doc._.triage_unit or {}
+            kinds = ("commitment",) if doc._.triage_party == "us" else CLIENT_KINDS
+            ts = TextScore(sentences=sum(1 for s in sents if s.scorable and s.evidence))
             for k in kinds:
-                ts.scores[k] = max((s.scores.get(k, 0.0) for s in sents), default=0.0)
-                ts.labels[k] = any(h.kind == k for s in sents for h in s.hits)
+                decision = unit.get(k, UnitDecision())
+                ts.scores[k], ts.labels[k] = decision.score, decision.label
             ts.hits = [(s.idx, s.text, h) for s in sents for h in s.hits]
             out.append(ts)
     return out
@@ -72,10 +74,14 @@ def score_texts(
 
 def _parse_line(line: str, n: int) -> tuple[str | int | None, dict[str, Any] | str]:
     """(id, item) or (id, error message)."""
+    if not line.strip():
+        return None, f"line {n}: empty line (want a JSON object with id and text)"
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
         return None, f"line {n}: not JSON ({e.msg})"
+    except RecursionError:
+        return None, f"line {n}: JSON nested too deeply"
     if not isinstance(obj, dict):
         return None, f"line {n}: expected a JSON object with id and text"
     ident = obj.get("id")
@@ -96,8 +102,14 @@ def _parse_line(line: str, n: int) -> tuple[str | int | None, dict[str, Any] | s
     return ident, {"text": text, "party": party, "date": anchor}
 
 
-def score_stream(runtime: Any, src: TextIO, out: TextIO, *, explain: bool, chunk: int = 256) -> tuple[int, int]:
-    """Score JSONL from ``src`` into ``out``; returns (scored, errors). One bad line never stops the rest."""
+def score_stream(runtime: Runtime, src: TextIO, out: TextIO, *, explain: bool, chunk: int = 256,
+                 max_chars: int = DEFAULT_MAX_CHARS) -> tuple[int, int]:
+    """Score JSONL from ``src`` into ``out``; returns (scored, errors).
+
+    One output line per input line, in input order; a line that cannot be scored (blank, not JSON, no
+    text) gets ``{"id", "error"}`` and never stops the rest. Texts longer than ``max_chars`` are cut
+    there, as in the nightly run (the output then says ``"cut": true``).
+    """
     scored = errors = 0
     pending: list[tuple[str | int, dict[str, Any]]] = []
 
@@ -106,24 +118,21 @@ def score_stream(runtime: Any, src: TextIO, out: TextIO, *, explain: bool, chunk
         if not pending:
             return
         results = score_texts(runtime, [p["text"] for _, p in pending], parties=[p["party"] for _, p in pending],
-                              anchors=[p["date"] for _, p in pending])
+                              anchors=[p["date"] for _, p in pending], max_chars=max_chars)
         for (ident, item), res in zip(pending, results, strict=True):
-            body = res.as_json()
+            kinds = ("commitment",) if item["party"] == "us" else CLIENT_KINDS
+            body = res.as_json(kinds)
             if not explain:
                 body.pop("signals")
-            if item["party"] == "us":
-                body["commitment"] = round(res.scores.get("commitment", 0.0), 4)
-                body["labels"]["commitment"] = res.labels.get("commitment", False)
+            if len(item["text"]) > max_chars:
+                body["cut"] = True
             out.write(json.dumps({"id": ident, **body}, ensure_ascii=False) + "\n")
         out.flush()
         scored += len(pending)
         pending.clear()
 
     for n, raw in enumerate(src, 1):
-        line = raw.strip()
-        if not line:
-            continue
-        ident, item = _parse_line(line, n)
+        ident, item = _parse_line(raw.rstrip("\r\n"), n)
         if isinstance(item, str):
             flush()  # keep the output in input order
             out.write(json.dumps({"id": ident, "error": item}) + "\n")

@@ -15,24 +15,27 @@ from pathlib import Path
 
 from triage.errors import DetectorError
 from triage.nlp.decision import FLOORS
-from triage.nlp.heads import KINDS, TRAIN_HINT, head_file_hash, head_paths
+from triage.nlp.evidence import EVIDENCE_VERSION
+from triage.nlp.heads import TRAIN_HINT, head_file_hash, head_paths
 from triage.nlp.patterns import PATTERNS_VERSION
 from triage.settings import Settings
 
 __all__ = [
-    "CODE_VERSION", "COMPONENTS", "DETECTORS", "PipelineSpec", "effective_thresholds", "pipeline_version",
-    "spec_from_settings",
+    "CODE_VERSION", "COMPONENTS", "DECISIONS", "DETECTORS", "PipelineSpec", "effective_thresholds",
+    "pipeline_version", "spec_from_settings",
 ]
 
 #: our components and their versions, in pipeline order (the sentencizer sits between lines and rules)
-COMPONENTS = ("triage_lines:1", "triage_rules:1", "triage_encoder:1", "frustration.v1", "buying_signal.v1", "ask.v1")
+COMPONENTS = ("triage_lines:1", "triage_rules:2", "triage_encoder:2", "frustration.v2", "complaint.v1",
+              "buying_signal.v2", "ask.v2")
 #: pipe name -> registered detector version
-DETECTORS = {"frustration": "frustration.v1", "buying_signal": "buying_signal.v1", "ask": "ask.v1"}
+DETECTORS = {"frustration": "frustration.v2", "complaint": "complaint.v1", "buying_signal": "buying_signal.v2",
+             "ask": "ask.v2"}
+#: every decision that has a threshold (commitments are decided by the ask pipe on our own text)
+DECISIONS = (*DETECTORS, "commitment")
 
-#: bump when the code changes what a detector outputs for the same head and rules
-CODE_VERSION = "2"  # 2: weekday/date mentions in plain statements are not due dates
-
-_DEFAULT_COMMIT = {"commit_rule_weight": 0.6, "commit_threshold": 0.6}
+#: bump when the code changes what a detector outputs for the same heads and rules
+CODE_VERSION = "3"  # 3: fine-tuned encoder, passage-level frustration/complaint, evidence filter, commit weight 0.4
 
 
 @dataclass(frozen=True)
@@ -67,44 +70,42 @@ def spec_from_settings(settings: Settings) -> PipelineSpec:
 
 
 @lru_cache(maxsize=16)
-def _head_thresholds(models_dir: str, kind: str, file_hash: str) -> dict[str, float]:
-    meta_path, _ = head_paths(Path(models_dir), kind)
+def _head_thresholds(models_dir: str, file_hash: str) -> dict[str, dict[str, float]]:
+    meta_path, _ = head_paths(Path(models_dir))
     try:
         data = json.loads(meta_path.read_text(encoding="utf-8"))
-        return {k: float(v) for k, v in data["thresholds"].items()}
-    except (OSError, ValueError, KeyError) as e:
-        raise DetectorError(f"the {kind} head {meta_path} is unreadable ({e}); {TRAIN_HINT}") from e
+        return {k: {p: float(t) for p, t in v.items()} for k, v in data["thresholds"].items()}
+    except (OSError, ValueError, KeyError, AttributeError) as e:
+        raise DetectorError(f"the detector heads {meta_path} are unreadable ({e}); {TRAIN_HINT}") from e
 
 
 def effective_thresholds(spec: PipelineSpec) -> dict[str, float]:
-    """Decision threshold per detector: the settings override, else the head's profile threshold."""
+    """Decision threshold per decision: the settings override, else the heads' profile threshold."""
+    known = _head_thresholds(spec.models_dir, head_file_hash(Path(spec.models_dir)))
     out: dict[str, float] = {}
-    for kind in KINDS:
+    for kind in DECISIONS:
         override = spec.threshold_override(kind)
         if override is not None:
             out[kind] = override
             continue
-        known = _head_thresholds(spec.models_dir, kind, head_file_hash(Path(spec.models_dir), kind))
-        if spec.profile not in known:
-            raise DetectorError(f"the {kind} head has no {spec.profile!r} threshold (has {', '.join(known)})")
-        out[kind] = known[spec.profile]
-    commit = spec.threshold_override("commitment")
-    out["commitment"] = commit if commit is not None else _DEFAULT_COMMIT["commit_threshold"]
+        profiles = known.get(kind, {})
+        if spec.profile not in profiles:
+            raise DetectorError(f"the {kind} head has no {spec.profile!r} threshold (has {', '.join(profiles)})")
+        out[kind] = profiles[spec.profile]
     return out
 
 
 def pipeline_version(spec: PipelineSpec) -> str:
-    """A short hash of component versions, rule tables, head hashes, thresholds and backend."""
-    heads = {k: head_file_hash(Path(spec.models_dir), k) for k in KINDS}
+    """A short hash of component versions, rule tables, evidence filter, heads, thresholds and backend."""
     blob = {
         "code": CODE_VERSION,
         "components": COMPONENTS,
         "patterns": PATTERNS_VERSION,
+        "evidence": EVIDENCE_VERSION,
         "spacy_model": spec.spacy_model,
         "backend": spec.backend,
-        "heads": heads,
+        "heads": head_file_hash(Path(spec.models_dir)),
         "thresholds": effective_thresholds(spec),
-        "commit": _DEFAULT_COMMIT["commit_rule_weight"],
         "floors": {k: [asdict(f) for f in v] for k, v in FLOORS.items()},
     }
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode("utf-8")).hexdigest()[:16]

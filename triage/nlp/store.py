@@ -1,7 +1,8 @@
 """DuckDB side of the detectors: what is pending, and storing signals + detections idempotently.
 
 * :func:`read_pending_units` (one read phase): message new texts and meeting utterances with no
-  ``detections`` row for the current pipeline version (and, for e-mail, for the current text).
+  ``detections`` row for the current pipeline version (and, for e-mail, for the current text); mail a
+  machine sent (``messages.machine_sent``: lists, bulk mail, auto-replies) is never evidence.
 * :func:`batch_units`: batches of about N sentences that never split a source.
 * :func:`write_signals` (one write transaction): insert signals (ON CONFLICT DO NOTHING), delete the
   signals of the same sources that this result does not contain (older detector versions), replace
@@ -53,7 +54,7 @@ def read_pending_units(db: Database, version: str) -> list[TextUnit]:
             SELECT m.message_key, m.new_text, m.direction, m.account_id, m.thread_id, m.from_addr,
                    m.sent_at, m.link
             FROM messages m
-            WHERE m.new_text IS NOT NULL AND length(trim(m.new_text)) > 0
+            WHERE m.new_text IS NOT NULL AND length(trim(m.new_text)) > 0 AND m.machine_sent IS NULL
               AND NOT EXISTS (
                   SELECT 1 FROM detections d
                   WHERE d.source_type = 'email' AND d.source_key = m.message_key

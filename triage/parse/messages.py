@@ -30,7 +30,7 @@ __all__ = ["PARSER_VERSION", "Route", "parse_pending", "rebuild", "route"]
 
 log = get_logger("parse.messages")
 
-PARSER_VERSION = "mime.v1"
+PARSER_VERSION = "mime.v2"  # v2: machine_sent
 BATCH_MESSAGES = 200
 BATCH_BYTES = 64_000_000
 
@@ -54,6 +54,7 @@ _MESSAGES = pa.schema(
         ("link", pa.string()),
         ("parsed_at", store.TS),
         ("parser_version", pa.string()),
+        ("machine_sent", pa.string()),
     ]
 )
 _UPDATES = pa.schema(
@@ -156,6 +157,7 @@ def _row(r: store.RawRow, p: ParsedMail, book: AccountBook, now: datetime) -> di
         "link": r.link,
         "parsed_at": now,
         "parser_version": PARSER_VERSION,
+        "machine_sent": p.machine_sent,
     }
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from triage.errors import ParseError
 from triage.parse.budget import Budget, ParseLimits
+from triage.parse.bulk import machine_sent
 from triage.parse.charsets import decode_bytes, decode_text
 from triage.parse.mimewalk import Level, walk
 from triage.parse.quotes import new_text as strip_to_new_text
@@ -85,6 +86,8 @@ class ParsedMail:
     body_text: str
     new_text: str
     attachments: list[str] = field(default_factory=list)
+    #: why a machine sent this message (mailing list, bulk, auto-reply...; :mod:`triage.parse.bulk`), or None
+    machine_sent: str | None = None
     #: fallbacks used while parsing (unknown charset, broken header...), for logs and tests
     notes: list[str] = field(default_factory=list)
 
@@ -370,13 +373,14 @@ def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
         body = body[:MAX_BODY_CHARS]
     senders = headers.addresses("from") or headers.addresses("sender")
     from_name, from_addr = senders[0] if senders else (None, None)
+    subject = headers.text("subject")
     refs = msgid_list(headers.raw("references"))
     irt = msgid_list(headers.raw("in-reply-to"))
     return ParsedMail(
         message_id=normalise_msgid(headers.raw("message-id")),
         in_reply_to=irt[0] if irt else None,
         references=refs,
-        subject=headers.text("subject"),
+        subject=subject,
         from_addr=from_addr,
         from_name=from_name or None,
         to_addrs=list(dict.fromkeys(a for _, a in headers.addresses("to"))),
@@ -385,5 +389,6 @@ def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
         body_text=full,
         new_text=strip_to_new_text(body, check=budget.checker("stripping quotes")),
         attachments=attachments,
+        machine_sent=machine_sent(headers.raw, from_addr, subject, msg.get_content_type()),
         notes=notes,
     )

@@ -11,7 +11,7 @@ __all__ = ["CallListEntry", "OpenAskView", "ReasonView", "RunInfo", "UnknownSend
 
 @dataclass(frozen=True)
 class ReasonView:
-    kind: str  # frustration | frustration_trend | frustration_repetition | overdue_asks
+    kind: str  # frustration | frustration_trend | frustration_repetition | complaint | overdue_asks
     text: str  # | open_asks | buying_signal | recency | value
     weight: float  # points of the score (the weights of an entry add up to its score)
     evidence: str | None = None  # the quote

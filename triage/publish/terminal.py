@@ -15,6 +15,7 @@ _KIND_STYLE = {
     "frustration": "red",
     "frustration_trend": "red",
     "frustration_repetition": "red",
+    "complaint": "magenta",
     "overdue_asks": "yellow",
     "open_asks": "yellow",
     "buying_signal": "green",

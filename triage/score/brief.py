@@ -1,7 +1,7 @@
 """The call brief: four short, deterministic sentences written from an account's reasons.
 
 1. **Acknowledge** the problem (or the interest), in the client's words.
-2. **Explain** what went wrong / what is on offer, from the strongest reasons.
+2. **Explain** what went wrong (the problems the client reported) / what is on offer, from the reasons.
 3. **Resolve** the open asks and our open commitments, overdue and oldest first.
 4. **Commit** to next steps with dates, and confirm in writing.
 
@@ -49,7 +49,7 @@ def _ask_line(a: Ask) -> str:
 def build_brief(s: AccountScore, name_of: Callable[[str | None], str | None] = lambda x: x) -> str:
     """The brief for one scored account. ``name_of`` maps a speaker (address or name) to a person's name."""
     kinds = {r.kind for r in s.reasons}
-    frus, buy = s.top_frustration, s.top_buying
+    frus, buy, comp = s.top_frustration, s.top_buying, s.top_complaint
     overdue = [a for a in s.open_asks if a.overdue]
     client_asks = [a for a in s.open_asks if a.kind == "client_ask"]
     ours = [a for a in s.open_asks if a.kind == "our_commitment"]
@@ -64,6 +64,8 @@ def build_brief(s: AccountScore, name_of: Callable[[str | None], str | None] = l
         parts.append(
             f'Acknowledge: {_who(frus, name_of)} is frustrated{extra}: "{short_quote(frus.sentence)}"'
         )
+    elif "complaint" in kinds and comp is not None:
+        parts.append(f'Acknowledge: {_who(comp, name_of)} reported a problem: "{short_quote(comp.sentence)}"')
     elif "buying_signal" in kinds and buy is not None:
         parts.append(
             f'Acknowledge: thank {_who(buy, name_of)} for the interest: "{short_quote(buy.sentence)}"'
@@ -78,6 +80,9 @@ def build_brief(s: AccountScore, name_of: Callable[[str | None], str | None] = l
 
     # 2. explain
     explain: list[str] = []
+    if "complaint" in kinds:
+        what = ", ".join(t.replace("_", " ") for t in s.complaint_subtypes)
+        explain.append(f"what went wrong{f' ({what})' if what else ''}, why, and what is being done about it")
     if overdue:
         oldest = max(a.age_business_days for a in overdue)
         explain.append(

@@ -3,7 +3,7 @@
 For an account, with ``cutoff`` = the end of ``as_of`` (UTC) and ``decay(d) = 0.5 ** (d / half_life_days)``
 for evidence ``d`` whole days old, the score is::
 
-    subtotal = frustration + frustration_repetition + frustration_trend
+    subtotal = frustration + frustration_repetition + frustration_trend + complaints
              + open_asks + overdue_asks + buying_signals + recency
     score    = subtotal x tier_multiplier x value_multiplier
 
@@ -15,6 +15,8 @@ for evidence ``d`` whole days old, the score is::
   per-message max intensity, no decay) in the last ``trend_days``; expected = the account's own rate
   over the ``baseline_days`` before that x ``trend_days``. A usually calm account that turns angry
   scores high; an account that always grumbles does not.
+* complaints = w.complaint x sum over messages/meetings where the client reports a problem (last
+  ``lookback_days``) of max complaint score in that message x decay(age)
 * open_asks / overdue_asks = w.open_ask / w.overdue_ask x sum over open client asks and our open
   commitments (made in the lookback) of detector score x (1 + min(age, 20) / ask_age_scale_bd), where
   ask_age_scale_bd = ``ask_age_scale_business_days``
@@ -36,97 +38,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from triage.score.asks import Ask
 from triage.score.calendar import day_end
+from triage.score.evidence import AccountInfo, AccountScore, Evidence, Reason
 from triage.settings import ScoringSettings
 
 __all__ = ["AccountInfo", "AccountScore", "Evidence", "Reason", "is_new_evidence", "score_account"]
 
 _MAX_AGE_BD = 20
 _QUOTE_CHARS = 300
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    account_id: str
-    name: str
-    owner_am: str | None = None
-    am_email: str | None = None
-    tier: str | None = None
-    arr: float | None = None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A frustration or buying-signal signal (a row of ``signals``)."""
-
-    signal_id: str
-    account_id: str | None
-    kind: str  # frustration | buying_signal
-    subtype: str | None
-    score: float
-    intensity: float | None
-    sentence: str
-    speaker: str | None
-    party: str
-    occurred_at: datetime  # aware UTC
-    created_at: datetime
-    source_type: str
-    source_key: str
-    thread_id: str | None
-    link: str | None
-
-    @property
-    def strength(self) -> float:
-        if self.kind == "frustration" and self.intensity is not None:
-            return float(self.intensity)
-        return float(self.score)
-
-
-@dataclass(frozen=True)
-class Reason:
-    kind: str
-    text: str
-    weight: float
-    evidence: str | None = None
-    link: str | None = None
-    occurred_at: datetime | None = None
-    signal_id: str | None = None
-    source_type: str | None = None
-    speaker: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "text": self.text,
-            "evidence": self.evidence,
-            "link": self.link,
-            "weight": round(self.weight, 3),
-            "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
-            "signal_id": self.signal_id,
-            "source_type": self.source_type,
-            "speaker": self.speaker,
-        }
-
-
-@dataclass
-class AccountScore:
-    account: AccountInfo
-    score: float
-    components: dict[str, Any]
-    reasons: list[Reason]
-    #: every open ask/commitment of the account (counted or not), overdue and oldest first
-    open_asks: list[Ask]
-    last_evidence_at: datetime | None
-    #: the strongest frustration / buying evidence, for the brief
-    top_frustration: Evidence | None = None
-    top_buying: Evidence | None = None
-    buying_subtypes: list[str] = field(default_factory=list)
-    skipped_reason: str | None = None
 
 
 def is_new_evidence(occurred_at: datetime, source_first_seen: datetime | None, done_at: datetime) -> bool:
@@ -149,6 +72,17 @@ def _per_source(items: Iterable[Evidence]) -> list[Evidence]:
         if cur is None or (e.strength, cur.signal_id) > (cur.strength, e.signal_id):
             best[e.source_key] = e
     return sorted(best.values(), key=lambda e: (e.occurred_at, e.signal_id))
+
+
+def _decayed(items: list[Evidence], weight: float, as_of: date, half_life: float) -> tuple[float, Evidence | None]:
+    """weight x sum of strength x decay, and the item contributing most (latest on ties)."""
+    scored = [(e.strength * _decay(e.occurred_at, as_of, half_life)[0], e) for e in items]
+    top = max(scored, key=lambda t: (t[0], t[1].occurred_at))[1] if scored else None
+    return weight * sum(v for v, _ in scored), top
+
+
+def _subtypes(items: list[Evidence]) -> list[str]:
+    return sorted({e.subtype for e in items if e.subtype})
 
 
 def _plural(n: int, word: str, many: str | None = None) -> str:
@@ -236,6 +170,7 @@ def score_account(
     window = [e for e in all_ev if e.occurred_at >= lookback_start and counts(e.occurred_at, e.source_key)]
     frus = _per_source(e for e in window if e.kind == "frustration")
     buys = _per_source(e for e in window if e.kind == "buying_signal")
+    complaints = _per_source(e for e in window if e.kind == "complaint")
     open_all = sorted(
         (a for a in asks if a.is_open),
         # overdue first; client asks before our promises; the surest first (quoted as evidence); the oldest
@@ -256,9 +191,7 @@ def score_account(
         return best
 
     # frustration: decayed sum over messages/meetings
-    weighted = [(e.strength * _decay(e.occurred_at, as_of, cfg.half_life_days)[0], e) for e in frus]
-    comp["frustration"] = w.frustration * sum(v for v, _ in weighted)
-    top_frus = max(weighted, key=lambda t: (t[0], t[1].occurred_at))[1] if weighted else None
+    comp["frustration"], top_frus = _decayed(frus, w.frustration, as_of, cfg.half_life_days)
     if comp["frustration"] > 0 and top_frus is not None:
         shown.add(top_frus.source_key)
         threat = f", strongest: {top_frus.subtype.replace('_', ' ')}" if top_frus.subtype else ""
@@ -306,6 +239,15 @@ def score_account(
             )
         )
 
+    # complaints: the client reports a problem (broken, late, wrong, missing, billing...)
+    comp["complaints"], top_comp = _decayed(complaints, w.complaint, as_of, cfg.half_life_days)
+    comp_subtypes = _subtypes(complaints)
+    if comp["complaints"] > 0 and top_comp is not None:
+        what = f" ({', '.join(s.replace('_', ' ') for s in comp_subtypes)})" if comp_subtypes else ""
+        shown_top = pick(sorted(complaints, key=lambda e: (-e.strength, -e.occurred_at.timestamp(), e.signal_id)))
+        reasons.append(_reason_from("complaint", f"Problem reported{what} in {_sources_text(complaints)}",
+                                    comp["complaints"], shown_top))
+
     # asks and commitments
     comp["overdue_asks"] = w.overdue_ask * _ask_points(overdue, cfg.ask_age_scale_business_days)
     if overdue and comp["overdue_asks"] > 0:
@@ -315,10 +257,8 @@ def score_account(
         reasons.append(_ask_reason("open_asks", fresh, comp["open_asks"], "awaiting our reply"))
 
     # buying signals
-    bweighted = [(e.strength * _decay(e.occurred_at, as_of, cfg.half_life_days)[0], e) for e in buys]
-    comp["buying_signals"] = w.buying_signal * sum(v for v, _ in bweighted)
-    top_buy = max(bweighted, key=lambda t: (t[0], t[1].occurred_at))[1] if bweighted else None
-    subtypes = sorted({e.subtype for e in buys if e.subtype})
+    comp["buying_signals"], top_buy = _decayed(buys, w.buying_signal, as_of, cfg.half_life_days)
+    subtypes = _subtypes(buys)
     if comp["buying_signals"] > 0 and top_buy is not None:
         what = f" ({', '.join(s.replace('_', ' ') for s in subtypes)})" if subtypes else ""
         reasons.append(
@@ -333,7 +273,7 @@ def score_account(
     # recency of the latest counting evidence
     latest_at: datetime | None = None
     latest_ev: Evidence | None = None
-    for e in [*frus, *buys]:
+    for e in [*frus, *complaints, *buys]:
         if latest_at is None or e.occurred_at > latest_at:
             latest_at, latest_ev = e.occurred_at, e
     for a in counted:
@@ -384,11 +324,11 @@ def score_account(
             "open_asks": len(fresh),
             "overdue_asks": len(overdue),
             "buying_sources": len(buys),
+            "complaint_sources": len(complaints),
             "done_at": done_at.isoformat() if done_at else None,
         },
     )
     skipped = "done" if done_at is not None and subtotal == 0 else None
     last_at = max((t for t in [latest_at, *(e.occurred_at for e in all_ev)] if t is not None), default=None)
-    return AccountScore(
-        account, score, components, reasons, open_all, last_at, top_frus, top_buy, subtypes, skipped
-    )
+    return AccountScore(account, score, components, reasons, open_all, last_at, top_frus, top_buy, subtypes,
+                        skipped_reason=skipped, top_complaint=top_comp, complaint_subtypes=comp_subtypes)

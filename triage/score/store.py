@@ -134,7 +134,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSetting
                         epoch_us(sig_at), epoch_us(created_at), source_type, source_key, thread_id,
                         any_link, account_id
                  FROM sig
-                 WHERE kind IN ('frustration', 'buying_signal') AND party = 'client'
+                 WHERE kind IN ('frustration', 'complaint', 'buying_signal') AND party = 'client'
                    AND account_id IN (SELECT account_id FROM accounts) AND sig_at >= ? AND sig_at < ?
                  ORDER BY sig_at, signal_id""",
             [start, cutoff],
