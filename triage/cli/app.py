@@ -33,12 +33,19 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+#: Prefect's background services log their shutdown progress ("Still processing items ...") as warnings
+#: under their class names; nothing a user can act on, shown with -v only
+_PREFECT_SERVICE_LOGGERS = ("EventsWorker", "APILogWorker")
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = (
-        logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+        logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
     )
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("triage").setLevel(level)
+    for name in _PREFECT_SERVICE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.ERROR)
     # an expected error is one `Error: ...` line: Prefect's own failure records (with tracebacks)
     # only show with -v (without the traceback) or -vv (with it)
     quiet_run_failures(verbose)
