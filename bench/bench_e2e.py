@@ -9,6 +9,7 @@ Then re-run with no new mail and record that too.
     python bench/bench_e2e.py                   # 1000 and 10000
     python bench/bench_e2e.py --sizes 1000      # just one size
     python bench/bench_e2e.py --prefect-api URL # against a running `prefect server start`
+    python bench/bench_e2e.py --sizes 10000 --code /work/v1 --label v1   # another checkout's code, same corpus
 
 Writes bench/out/e2e.json and prints a markdown table for BENCHMARKS.md.
 """
@@ -47,9 +48,10 @@ def _tree_rss(proc: psutil.Process) -> int:
 
 
 def timed_run(config: Path, summary: Path, env: dict[str, str]) -> dict[str, Any]:
-    exe = Path(sys.executable).with_name("triage")
     cmd = [
-        str(exe),
+        sys.executable,
+        "-c",
+        "import sys; from triage.cli import main; sys.exit(main())",
         "-q",
         "--config",
         str(config),
@@ -104,6 +106,9 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     ap.add_argument("--prefect-api", help="PREFECT_API_URL of a running Prefect server (default: ephemeral)")
+    ap.add_argument("--code", type=Path, help="run the triage package of this checkout (e.g. the commit before)")
+    ap.add_argument("--label", default="current", help="name of this code in the results (e2e-LABEL.json)")
+    ap.add_argument("--reuse-corpus", action="store_true", help="keep an existing corpus (its database is removed)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -111,19 +116,32 @@ def main() -> None:
     env.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING"})
     if args.prefect_api:
         env["PREFECT_API_URL"] = args.prefect_api
+    if args.code:
+        env["PYTHONPATH"] = str(args.code.resolve())
+    from triage.learn.card import cpu_name
+
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "label": args.label,
+        "code": str(args.code or REPO),
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "python": platform.python_version(),
+                    "platform": platform.platform()},
         "prefect": "api " + args.prefect_api if args.prefect_api else "ephemeral server (started by each run)",
         "runs": [],
     }
     for n in args.sizes:
-        corpus = make_corpus(args.out / f"corpus-{n}", args.shared_data, n_emails=n, n_transcripts=args.transcripts)
-        first = timed_run(corpus.config, args.out / f"summary-{n}-1.json", env)
-        again = timed_run(corpus.config, args.out / f"summary-{n}-2.json", env)
+        root = args.out / f"corpus-{n}"
+        if args.reuse_corpus and (root / "config.toml").is_file():
+            config = root / "config.toml"
+            for f in root.glob("triage.duckdb*"):
+                f.unlink()
+        else:
+            config = make_corpus(root, args.shared_data, n_emails=n, n_transcripts=args.transcripts).config
+        first = timed_run(config, args.out / f"summary-{args.label}-{n}-1.json", env)
+        again = timed_run(config, args.out / f"summary-{args.label}-{n}-2.json", env)
         row = {"emails": n, "transcripts": args.transcripts, "first": first, "rerun_no_new_mail": again}
         results["runs"].append(row)
         print(json.dumps(row, indent=2), flush=True)
-    (args.out / "e2e.json").write_text(json.dumps(results, indent=2))
+    (args.out / f"e2e-{args.label}.json").write_text(json.dumps(results, indent=2))
     print(
         "\n| emails | transcripts | first run wall | of which Prefect start | ingest | parse | detect | score "
         "| publish | peak RSS | re-run (no new mail) |"

@@ -1,17 +1,27 @@
-"""Benchmark the detectors: sentences/s of ``detect_units`` and of the encoder backends, peak RSS.
+"""Benchmark the detect stage on an honest corpus, side by side with the simplest alternative.
 
-    .venv/bin/python bench/bench_nlp.py [--data-dir ../shared/data] [--repeat 3] [--threads 0]
+    .venv/bin/python bench/bench_nlp.py --db bench/out/corpus-10000/triage.duckdb [--v1 /work/v1] [--limit N]
 
-Corpus: real e-mail sentences (Parakweet's Enron sentences, dev data) mixed with our client-style seed
-sentences, all distinct, grouped into e-mails of 3-8 sentences; 70% client mail, 30% our own replies
-(which only go through the commitment detector, as in production). Measures, after a warm-up:
+Input: the parsed text of a corpus built by bench/corpus.py (distinct real bodies, ~29% duplicate
+sentences like real mail) after one `triage run` stored it: every message's new text and every meeting
+utterance, exactly the units the detect stage scores. Measured in one process, one after the other,
+on the same units (2 cores; the CPU is named in the output):
 
-* ``detect_units``: the whole pipeline (split, rules, one encoder call per batch, three heads), counted in
-  scored sentences per second (median of ``--repeat`` runs), in batches of ``flow.nlp_batch_sentences``;
-* the encoder alone on the same distinct sentences: int8 ONNX vs torch (fp32);
-* peak RSS of the process.
+* **v2, cold**: ``detect_units`` with an empty score cache (a first night);
+* **v2, warm**: the same units again (a re-run, or a night after a detector version that changed only
+  rules or thresholds): every sentence comes from the score cache;
+* **v1** (``--v1 DIR``, a checkout of the commit before): its ``detect_units`` in a subprocess on the
+  same units (the "today" the speed target is measured against);
+* **naive peer**: what a team would write first: sentence-transformers all-MiniLM-L6-v2 (torch, batch
+  32) embedding each whole e-mail/utterance, one logistic-regression head on top (no sentences, no
+  rules, no evidence);
+* the encoder alone, per path: one sentence per int8 ONNX call on a pool of single-thread sessions (what
+  ships: batch-invariant) vs length-sorted int8 batches of 32 on the same pool, with the vectors'
+  agreement.
 
-Writes bench/out/nlp.json and bench/out/nlp.md (the snippet for BENCHMARKS.md "Detectors").
+Throughput is counted in scored sentences per second (the sentences v2 scores: evidence sentences of
+client text, promise sentences of ours), the same count for every row. Writes bench/out/nlp.json and
+prints the markdown for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -19,129 +29,194 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import random
+import pickle
 import resource
-import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from triage.nlp.data import (  # noqa: E402
-    load_buying_seed,
-    load_client_emails,
-    load_frustration_seed,
-    load_parakweet,
-    shared_data_dir,
-)
-from triage.settings import load_settings  # noqa: E402
-from triage.types import TextUnit  # noqa: E402
 
+def load_units(db_path: Path, limit: int | None) -> list[Any]:
+    from triage.db import Database
+    from triage.nlp.store import read_pending_units
 
-def corpus(data_dir: Path, seed: int = 13) -> list[TextUnit]:
-    sentences = [*load_parakweet(data_dir).texts, *load_buying_seed().texts, *load_frustration_seed().texts,
-                 *(r.text for r in load_client_emails())]
-    sentences = list(dict.fromkeys(s.strip() for s in sentences if s.strip()))
-    rng = random.Random(seed)
-    rng.shuffle(sentences)
-    units, i, k = [], 0, 0
-    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    while i < len(sentences):
-        n = rng.randint(3, 8)
-        body = " ".join(sentences[i : i + n])
-        party = "us" if rng.random() < 0.3 else "client"
-        units.append(TextUnit(source_type="email", source_key=f"bench-{k:05d}", seq=0, text=body,
-                              party=party, account_id="acme", thread_id=f"t{k // 3}", speaker="x@acme.example",
-                              occurred_at=start + timedelta(hours=k), pipeline_version="bench"))
-        i += n
-        k += 1
-    return units
+    units = read_pending_units(Database(db_path), "bench-none")  # a version nothing was scored with
+    return units[:limit] if limit else units
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def bench_encoders(texts: list[str], models_dir: Path, threads: int) -> dict[str, float]:
-    from triage.nlp.encoder import load_encoder
-
-    out = {}
-    for backend in ("onnx", "torch"):
-        enc = load_encoder(backend, models_dir, threads=threads)  # type: ignore[arg-type]
-        enc.encode(texts[:64])  # warm-up
-        t = time.perf_counter()
-        enc.encode(texts)
-        out[backend] = round(len(texts) / (time.perf_counter() - t), 1)
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data-dir", type=Path, default=None)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = per core)")
-    ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
-    args = ap.parse_args(argv)
-
-    os.environ.setdefault("TRIAGE_NLP__THREADS", str(args.threads))
-    settings = load_settings(None, use_env_config=False)
-    from triage.nlp import detect_units
-    from triage.nlp.store import batch_units
-
-    units = corpus(shared_data_dir(args.data_dir))
-    batches = batch_units(units, settings.flow.nlp_batch_sentences)
-    t = time.perf_counter()
-    detect_units(settings, batches[0][:5])  # load the pipeline (and export the encoder on first use)
-    load_s = time.perf_counter() - t
-
+def count_sentences(units: list[Any]) -> int:
     from triage.nlp import _sentence_counts
 
-    runs, signals = [], 0
-    for _ in range(args.repeat):
-        t = time.perf_counter()
-        signals = sum(len(detect_units(settings, b)) for b in batches)
-        runs.append(time.perf_counter() - t)
-    sentences = sum(_sentence_counts(units).values())
-    client_sentences = sum(_sentence_counts([u for u in units if u.party != "us"]).values())
-    median = statistics.median(runs)
+    return sum(_sentence_counts(units).values())
 
+
+def time_v2(units: list[Any], batch_sentences: int) -> tuple[float, float, dict[str, int]]:
+    from triage.nlp import detect_units
+    from triage.nlp.cache import get_cache
+    from triage.nlp.spec import model_name, spec_from_settings
+    from triage.nlp.store import batch_units
+    from triage.settings import load_settings
+
+    settings = load_settings(None, use_env_config=False)
+    detect_units(settings, units[:3])  # load the pipeline (not timed)
+    cache = get_cache(model_name(spec_from_settings(settings)))
+    cache.entries.clear()
+    cache.hits = cache.misses = 0
+    batches = batch_units(units, batch_sentences)
+    t = time.perf_counter()
+    for b in batches:
+        detect_units(settings, b)
+    cold = time.perf_counter() - t
+    stats = {"misses": cache.misses, "hits_in_first_run": cache.hits, "entries": len(cache.entries)}
+    t = time.perf_counter()
+    for b in batches:
+        detect_units(settings, b)
+    warm = time.perf_counter() - t
+    return cold, warm, stats
+
+
+def time_v1(units: list[Any], v1: Path, batch_sentences: int) -> float:
+    with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as f:
+        pickle.dump([(u.source_type, u.source_key, u.seq, u.text, u.party, u.occurred_at) for u in units], f)
+    code = f"""
+import pickle, sys, time
+from triage.nlp import detect_units
+from triage.nlp.store import batch_units
+from triage.settings import load_settings
+from triage.types import TextUnit
+rows = pickle.load(open({f.name!r}, 'rb'))
+units = [TextUnit(source_type=a, source_key=b, seq=c, text=d, party=e, occurred_at=g, pipeline_version='bench')
+         for a, b, c, d, e, g in rows]
+s = load_settings(None, use_env_config=False)
+detect_units(s, units[:3])
+t = time.perf_counter()
+for b in batch_units(units, {batch_sentences}):
+    detect_units(s, b)
+print(time.perf_counter() - t)
+"""
+    env = {**os.environ, "PYTHONPATH": str(v1)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    os.unlink(f.name)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def time_naive(units: list[Any]) -> float:
+    """sentence-transformers on whole texts, batch 32, torch (plus a linear head: negligible)."""
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from triage.nlp.encoder import _offline, encoder_model_dir
+
+    _offline()
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = SentenceTransformer(str(encoder_model_dir()), device="cpu")
+    texts = [u.text for u in units]
+    model.encode(texts[:64], batch_size=32)
+    w = np.random.default_rng(0).normal(size=384)
+    t = time.perf_counter()
+    emb = model.encode(texts, batch_size=32, normalize_embeddings=True)
+    _ = emb @ w
+    return time.perf_counter() - t
+
+
+def encoder_paths(units: list[Any], n: int = 4000) -> dict[str, Any]:
+    """The shipped encoder path (one sentence per call) vs sorted int8 batches of 32, same sentences."""
+    import numpy as np
+
+    from triage.nlp.encoder import load_encoder
     from triage.nlp.runtime import get_segmenter
+    from triage.settings import default_models_dir
 
-    texts = list(dict.fromkeys(s.text for d in get_segmenter().pipe(u.text for u in units)
-                               for s in d._.triage_sents if s.scorable))
-    encoders = bench_encoders(texts, Path(settings.nlp.models_dir), args.threads)
+    texts: list[str] = []
+    for doc in get_segmenter().pipe(u.text for u in units):
+        texts.extend(s.text for s in doc._.triage_sents or [] if s.scorable and s.evidence)
+        if len(texts) >= n:
+            break
+    texts = list(dict.fromkeys(texts))[:n]
+    enc = load_encoder("onnx", default_models_dir())
+    ids = enc.tokenize(texts)
+    enc.encode_ids(ids[:64])
+    t = time.perf_counter()
+    one = enc.encode_ids(ids)
+    t_one = time.perf_counter() - t
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    batched = np.zeros_like(one)
+    t = time.perf_counter()
+    from concurrent.futures import ThreadPoolExecutor
 
-    result = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "corpus": {"units": len(units), "sentences": sentences, "client_sentences": client_sentences,
-                   "batches": len(batches), "signals": signals},
-        "pipeline_load_s": round(load_s, 2),
-        "detect_units": {"sentences_per_s": round(sentences / median, 1), "runs_s": [round(r, 2) for r in runs],
-                         "backend": settings.nlp.encoder_backend, "spacy_model": settings.nlp.spacy_model},
-        "encoder_only_sentences_per_s": {**encoders, "distinct_sentences": len(texts)},
-        "peak_rss_mb": round(_rss_mb(), 1),
+    def run(chunk: np.ndarray) -> None:
+        width = max(len(ids[j]) for j in chunk)
+        arr = np.zeros((len(chunk), width), dtype=np.int64)
+        mask = np.zeros_like(arr)
+        for r, j in enumerate(chunk):
+            arr[r, : len(ids[j])] = ids[j]
+            mask[r, : len(ids[j])] = 1
+        hidden = enc._hidden(arr, mask)  # type: ignore[attr-defined]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(1) / m.sum(1)
+        batched[chunk] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+    chunks = [order[i : i + 32] for i in range(0, len(order), 32)]
+    with ThreadPoolExecutor(enc.workers) as pool:  # type: ignore[attr-defined]
+        list(pool.map(run, chunks))
+    t_batch = time.perf_counter() - t
+    cos = (one * batched).sum(axis=1)
+    return {"sentences": len(texts), "one_per_call_per_s": round(len(texts) / t_one, 1),
+            "sorted_batches_32_per_s": round(len(texts) / t_batch, 1),
+            "batch_vs_one_cosine_mean": round(float(cos.mean()), 4),
+            "batch_vs_one_cosine_min": round(float(cos.min()), 4)}
+
+
+def main() -> int:
+    from triage.learn.card import cpu_name
+    from triage.settings import load_settings
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", type=Path, required=True, help="a corpus database after one `triage run`")
+    ap.add_argument("--v1", type=Path, help="checkout of the previous code (the baseline)")
+    ap.add_argument("--limit", type=int, help="only the first N units")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
+    args = ap.parse_args()
+    units = load_units(args.db, args.limit)
+    batch = load_settings(None, use_env_config=False).flow.nlp_batch_sentences
+    sentences = count_sentences(units)
+    cold, warm, stats = time_v2(units, batch)
+    result: dict[str, Any] = {
+        "cpu": cpu_name(), "cpus": os.cpu_count(), "units": len(units), "sentences": sentences,
+        "v2_cold_s": round(cold, 2), "v2_warm_s": round(warm, 2), "cache": stats,
     }
+    if args.v1:
+        result["v1_s"] = round(time_v1(units, args.v1, batch), 2)
+    result["naive_s"] = round(time_naive(units), 2)
+    result["encoder_paths"] = encoder_paths(units)
+    result["peak_rss_mb"] = round(_rss_mb())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "nlp.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    rate = result["detect_units"]["sentences_per_s"]  # type: ignore[index]
-    md = f"""| measure | value |
-|---|---|
-| `detect_units` throughput (int8 ONNX, blank spaCy + sentencizer) | **{rate:.0f} sentences/s** |
-| encoder only, int8 ONNX | {encoders['onnx']:.0f} sentences/s |
-| encoder only, torch fp32 | {encoders['torch']:.0f} sentences/s |
-| corpus | {len(units)} e-mails, {sentences} scored sentences ({client_sentences} client), {len(batches)} batch(es) |
-| pipeline load (first call) | {load_s:.1f} s |
-| peak RSS (both encoders loaded) | {result['peak_rss_mb']:.0f} MB |
-
-Measured {result['measured_at']} on {os.cpu_count()} CPUs, median of {args.repeat} runs.
-"""
-    (args.out / "nlp.md").write_text(md, encoding="utf-8")
+    rate = {k: sentences / result[k] for k in ("v2_cold_s", "v2_warm_s", "v1_s", "naive_s") if k in result}
+    lines = ["| path | seconds | sentences/s | vs v1 | vs naive peer |", "|---|---:|---:|---:|---:|"]
+    for k, name in (("v1_s", "v1 (the commit before)"),
+                    ("naive_s", "naive peer: sentence-transformers, whole texts, batch 32"),
+                    ("v2_cold_s", "v2, cold score cache (first night)"),
+                    ("v2_warm_s", "v2, warm score cache (re-run)")):
+        if k in rate:
+            vs_v1 = f"{rate[k] / rate['v1_s']:.2f}x" if "v1_s" in rate else ""
+            lines.append(f"| {name} | {result[k]:.1f} | {rate[k]:.0f} | {vs_v1} | {rate[k] / rate['naive_s']:.2f}x |")
+    md = "\n".join(lines) + (f"\n\n{len(units):,} units, {sentences:,} scored sentences, {result['cpu']} "
+                             f"({result['cpus']} cores), peak RSS {result['peak_rss_mb']} MB; cache {stats}; "
+                             f"encoder paths {result['encoder_paths']}\n")
     print(md)
+    (args.out / "nlp.md").write_text(md, encoding="utf-8")
     return 0
 
 

@@ -26,7 +26,6 @@ from triage.types import (
     ParseReport,
     PublishReport,
     ScoreReport,
-    Signal,
     TextUnit,
     TranscriptReport,
 )
@@ -71,13 +70,14 @@ def pending_units(settings: Settings, db: Database) -> list[list[TextUnit]]:
 
 
 @task(cache_policy=NO_CACHE)
-def score_batch(settings: Settings, batch: list[TextUnit]) -> list[Signal]:
-    return nlp.detect_units(settings, batch)
+def score_batch(settings: Settings, batch: list[TextUnit]) -> nlp.Detected:
+    return nlp.detect_batch(settings, batch)
 
 
 @task(cache_policy=NO_CACHE)
-def store_signals(db: Database, batch: list[TextUnit], signals: list[Signal], run_id: str) -> DetectReport:
-    return nlp.store_signals(db, batch, signals, run_id)
+def store_signals(settings: Settings, db: Database, batch: list[TextUnit], detected: nlp.Detected,
+                  run_id: str) -> DetectReport:
+    return nlp.store_signals(db, batch, detected.signals, run_id, detected, settings.nlp.cache_max_entries)
 
 
 @task(cache_policy=NO_CACHE)
@@ -122,7 +122,7 @@ def nightly_triage(config_path: str | None = None, as_of: date | None = None) ->
             batches = pending_units(settings, db)
             futures = {score_batch.submit(settings, b): b for b in batches}
             for fut in as_completed(list(futures)):
-                stored = store_signals(db, futures[fut], fut.result(), run.run_id)
+                stored = store_signals(settings, db, futures[fut], fut.result(), run.run_id)
                 run.add(sentences=stored.sentences, signals=stored.signals)
         with run.stage("score"):
             ranked = build_call_list(settings, db, day, run.run_id)

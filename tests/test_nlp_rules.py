@@ -259,3 +259,16 @@ def test_deliveries_and_the_clients_own_promises_are_not_asks() -> None:
     rules = [next(get_segmenter().pipe([t]))._.triage_sents[0].rules for t in texts]
     scored = apply_floors("ask", [0.9] * len(texts), rule_features("ask", rules))
     assert list(scored) == [0.1, 0.1, 0.1, 0.9, 0.9, 0.9]
+
+
+@pytest.mark.parametrize(("text", "filler"), [
+    ("Yeah.", True), ("Okay, thanks.", True), ("Mm-hmm.", True), ("{vocalsound} Yeah.", True), ("Uh-huh.", True),
+    ("Why?", False), ("Yeah?", False), ("This is unacceptable.", False), ("Thanks for the quote.", False),
+    ("Right, so the export failed.", False), ("No, the invoice is wrong.", False),
+])
+def test_fillers_are_never_evidence(text: str, filler: bool) -> None:
+    from triage.nlp.rules import is_filler
+
+    assert is_filler(text) is filler
+    [s] = sents(text)
+    assert s.evidence is (not filler)

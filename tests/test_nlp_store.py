@@ -13,7 +13,7 @@ import pytest
 
 from triage.db import Database
 from triage.errors import DetectorError
-from triage.nlp import detect_units, pending_batches, store_signals
+from triage.nlp import detect_batch, detect_units, pending_batches, store_signals
 from triage.nlp.store import batch_units, read_pending_units
 from triage.settings import Settings
 from triage.types import TextUnit
@@ -74,9 +74,11 @@ def count(db: Database, sql: str) -> int:
 
 
 def run_once(settings: Settings, db: Database, run_id: str = "run-1") -> int:
+    """What the flow's detect stage does: pending batches, scored, stored with their score-cache entries."""
     n = 0
     for batch in pending_batches(settings, db):
-        report = store_signals(db, batch, detect_units(settings, batch), run_id)
+        detected = detect_batch(settings, batch)
+        report = store_signals(db, batch, detected.signals, run_id, detected, settings.nlp.cache_max_entries)
         n += report.signals
     return n
 
@@ -242,3 +244,64 @@ def _version(settings: Settings) -> str:
     from triage.nlp.runtime import pipeline_version, spec_from_settings
 
     return pipeline_version(spec_from_settings(settings))
+
+
+@pytest.mark.slow
+def test_score_cache_is_persisted_reused_and_changes_nothing(
+    db: Database, make_settings: Callable[..., Settings]
+) -> None:
+    from triage.nlp.cache import get_cache
+    from triage.nlp.spec import model_name, spec_from_settings
+
+    insert_messages(db)
+    insert_meeting(db)
+    settings = make_settings()
+    model = model_name(spec_from_settings(settings))
+    cache = get_cache(model)
+    cache.entries.clear()
+    run_once(settings, db)
+    first = _rows(db, "SELECT signal_id, kind, score, sentence FROM signals ORDER BY signal_id")
+    stored = count(db, f"SELECT count(*) FROM sentence_cache WHERE model = '{model}'")
+    assert stored == len(cache.entries) > 0
+    # hashes and numbers only: no client text in the cache table
+    cols = {r[0] for r in _rows(db, "SELECT column_name FROM information_schema.columns "
+                                    "WHERE table_name = 'sentence_cache'")}
+    assert cols == {"model", "key", "scores", "subtypes", "created_at"}
+    # a new process (empty memory) with a new threshold: everything is scored again, all from the table
+    cache.entries.clear()
+    cache.hits = cache.misses = 0
+    lower = make_settings("[nlp.thresholds]\nask = 0.4\n")
+    run_once(lower, db, "run-2")
+    assert cache.misses == 0 and cache.hits > 0
+    # the same scores as computed fresh (encoding is batch-invariant): re-scoring without the cache agrees
+    cache.entries.clear()
+    with db.write() as con:
+        con.execute("DELETE FROM sentence_cache")
+        con.execute("DELETE FROM detections")
+    run_once(settings, db, "run-3")
+    assert _rows(db, "SELECT signal_id, kind, score, sentence FROM signals ORDER BY signal_id") == first
+
+
+def test_cache_keys_follow_what_the_encoder_sees() -> None:
+    from triage.nlp.cache import key_of
+
+    same = ("Could you send the  quote?", "could you send the quote?", " Could you\nsend the quote? ")
+    assert len({key_of(t) for t in same}) == 1
+    assert key_of("Could you send the quote?") != key_of("Could you send the quote.")
+
+
+def test_a_bounded_cache_keeps_the_newest_entries_of_the_current_model(db: Database) -> None:
+    from datetime import timedelta
+
+    from triage.nlp.cache import CacheRow
+    from triage.nlp.store import _write_cache
+
+    with db.write() as con:
+        for day in range(3):
+            rows = [CacheRow(day * 10 + i, (0.1, 0.2, 0.3, 0.4, 0.5), (0, 1, -1)) for i in range(10)]
+            _write_cache(con, "m1", rows, NOW + timedelta(days=day), max_entries=15)
+    keys = sorted(int(r[0]) for r in _rows(db, "SELECT key FROM sentence_cache"))
+    assert keys == list(range(15, 30))  # the 15 newest
+    with db.write() as con:  # new heads: a new namespace, the old one goes
+        _write_cache(con, "m2", [CacheRow(7, (0.0,) * 5, (-1, -1, -1))], NOW + timedelta(days=3), 15)
+    assert _rows(db, "SELECT model, key FROM sentence_cache") == [("m2", 7)]

@@ -217,6 +217,9 @@ class NlpSettings(_Section):
     threads: int = Field(0, ge=0)
     #: longer message texts / utterances are cut here before sentence splitting (logged)
     max_unit_chars: int = Field(100_000, gt=0)
+    #: entries kept in the persistent score cache (DuckDB table sentence_cache; ~100 bytes each in
+    #: memory while a run detects); 0 = no persistent cache (each process still never scores a text twice)
+    cache_max_entries: int = Field(500_000, ge=0)
 
     @field_validator("thresholds")
     @classmethod

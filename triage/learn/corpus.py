@@ -61,6 +61,7 @@ def enron_background(data_dir: Path, segment: object, *, max_tokens: int = 96) -
     """(sentences, passages) of the new text of every enron-maildir message (deduplicated, stable order)."""
     from triage.errors import ParseError
     from triage.nlp.evidence import own_words
+    from triage.nlp.pipeline import approx_tokens
     from triage.parse.mime import parse_mail
 
     sentences: dict[str, None] = {}
@@ -77,7 +78,7 @@ def enron_background(data_dir: Path, segment: object, *, max_tokens: int = 96) -
         current: list[str] = []
         width = 0
         for s in sents:
-            n = len(s.split()) * 4 // 3 + 1  # about the word pieces of English text
+            n = approx_tokens(s)
             if current and width + n > max_tokens:
                 passages[" ".join(current)] = None
                 current, width = [], 0

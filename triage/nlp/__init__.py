@@ -14,14 +14,16 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from triage.db import Database
 from triage.log import get_logger
+from triage.nlp.cache import CacheRow
 from triage.progress import track
 from triage.settings import Settings
 from triage.types import DetectReport, Signal, TextUnit, stable_id
 
-__all__ = ["detect_units", "pending_batches", "store_signals"]
+__all__ = ["Detected", "detect_batch", "detect_units", "pending_batches", "store_signals"]
 
 log = get_logger("nlp")
 
@@ -47,14 +49,37 @@ def pending_batches(settings: Settings, db: Database) -> list[list[TextUnit]]:
 
     Raises ModelNotFoundError when a head is missing (before any work is done).
     """
-    from triage.nlp.spec import pipeline_version, spec_from_settings
-    from triage.nlp.store import batch_units, read_pending_units
+    from triage.nlp.spec import model_name, pipeline_version, spec_from_settings
+    from triage.nlp.store import batch_units, load_cache, read_pending_units
 
-    version = pipeline_version(spec_from_settings(settings))
+    spec = spec_from_settings(settings)
+    version = pipeline_version(spec)
     units = read_pending_units(db, version)
     batches = batch_units(units, settings.flow.nlp_batch_sentences)
-    log.info("%d text units pending for pipeline %s in %d batch(es)", len(units), version, len(batches))
+    cached = load_cache(db, model_name(spec)) if units and settings.nlp.cache_max_entries else 0
+    log.info("%d text units pending for pipeline %s in %d batch(es); %d cached scores", len(units), version,
+             len(batches), cached)
     return batches
+
+
+@dataclass
+class Detected:
+    """A scored batch: its signals, and the score-cache entries it created (stored with the signals)."""
+
+    signals: list[Signal]
+    model: str
+    cache_rows: list[CacheRow] = field(default_factory=list)
+
+
+def detect_batch(settings: Settings, units: list[TextUnit]) -> Detected:
+    """:func:`detect_units` plus the score-cache entries this process created meanwhile (for Dask
+    workers too: they travel back with the signals and the flow stores them)."""
+    from triage.nlp.cache import get_cache
+    from triage.nlp.spec import model_name, spec_from_settings
+
+    signals = detect_units(settings, units)
+    model = model_name(spec_from_settings(settings))
+    return Detected(signals, model, get_cache(model).take_new())
 
 
 def detect_units(settings: Settings, units: list[TextUnit]) -> list[Signal]:
@@ -112,8 +137,11 @@ def _sentence_counts(units: list[TextUnit]) -> dict[tuple[str, str], int]:
     return out
 
 
-def store_signals(db: Database, units: list[TextUnit], signals: list[Signal], run_id: str) -> DetectReport:
-    """Store ``signals`` and mark every source in ``units`` as scored, in one transaction."""
+def store_signals(db: Database, units: list[TextUnit], signals: list[Signal], run_id: str,
+                  detected: Detected | None = None, max_cache_entries: int = 0) -> DetectReport:
+    """Store ``signals`` and mark every source in ``units`` as scored, in one transaction; with
+    ``detected``, also the score-cache entries of the batch (bounded by ``max_cache_entries``)."""
     from triage.nlp.store import write_signals
 
-    return write_signals(db, units, signals, run_id, _sentence_counts(units))
+    cache = (detected.model, detected.cache_rows, max_cache_entries) if detected is not None else None
+    return write_signals(db, units, signals, run_id, _sentence_counts(units), cache)

@@ -35,6 +35,7 @@ __all__ = [
     "head_file_hash",
     "head_paths",
     "load_heads",
+    "model_version",
     "save_heads",
 ]
 
@@ -78,12 +79,17 @@ class Heads:
             return np.zeros((0, len(KINDS)))
         return _sigmoid(np.asarray(vectors, dtype=np.float64) @ self.W.T + self.b)
 
+    def subtype_index(self, kind: str, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
+        """Index into ``subtype_labels[kind]`` per vector (-1 when the detector has no subtypes)."""
+        if not self.subtype_labels.get(kind):
+            return np.full(len(vectors), -1, dtype=np.int64)
+        z = np.asarray(vectors, dtype=np.float64) @ self.subtype_W[kind].T + self.subtype_b[kind]
+        out: npt.NDArray[np.int64] = z.argmax(axis=1)
+        return out
+
     def subtype(self, kind: str, vectors: npt.NDArray[np.float32]) -> list[str | None]:
         labels = self.subtype_labels.get(kind)
-        if not labels:
-            return [None] * len(vectors)
-        z = np.asarray(vectors, dtype=np.float64) @ self.subtype_W[kind].T + self.subtype_b[kind]
-        return [labels[i] for i in z.argmax(axis=1)]
+        return [labels[i] if labels and i >= 0 else None for i in self.subtype_index(kind, vectors)]
 
     def threshold(self, kind: str, profile: str = "balanced") -> float:
         known = self.thresholds.get(kind, {})
@@ -93,6 +99,11 @@ class Heads:
 
     def level(self, kind: str) -> str:
         return self.levels.get(kind, "sentence")
+
+
+def model_version(encoder_identity: str, heads_hash: str) -> str:
+    """The name of what computes a score: the encoder and the heads (the score cache's namespace)."""
+    return f"{encoder_identity[:16]}-{heads_hash[:16]}"
 
 
 def head_paths(models_dir: Path) -> tuple[Path, Path]:

@@ -37,15 +37,16 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import registry
 
+from triage.nlp.cache import Entry, get_cache, key_of
 from triage.nlp.dates import resolve_due_date
 from triage.nlp.decision import FLOORS, apply_floors
 from triage.nlp.encoder import encoder_identity, load_encoder
-from triage.nlp.heads import KINDS, PASSAGE_TOKENS, Heads, load_heads
+from triage.nlp.heads import KINDS, PASSAGE_TOKENS, Heads, load_heads, model_version
 from triage.nlp.patterns import PATTERNS_VERSION
-from triage.nlp.rules import RuleSet, SentenceRules, is_scorable, rule_features
+from triage.nlp.rules import RuleSet, SentenceRules, is_filler, is_scorable, rule_features
 from triage.nlp.spec import CODE_VERSION
 
-__all__ = ["Hit", "Passage", "SentInfo", "UnitDecision", "content_hash", "ensure_extensions"]
+__all__ = ["Hit", "Passage", "SentInfo", "UnitDecision", "approx_tokens", "content_hash", "ensure_extensions"]
 
 _SENT_END = frozenset(".!?;:")
 _BULLET = frozenset("-*•–>")
@@ -74,11 +75,15 @@ class SentInfo:
     text: str
     rules: SentenceRules
     scorable: bool
-    #: False for boilerplate (legal notices, auto-reply lines): never evidence
+    #: False for boilerplate (legal notices, auto-reply lines) and fillers ("Yeah.", "Okay, thanks."):
+    #: never evidence, never encoded
     evidence: bool = True
+    #: scored by the model (fresh or from the score cache)
+    encoded: bool = False
     ids: list[int] | None = None
-    vector: np.ndarray | None = None
     scores: dict[str, float] = field(default_factory=dict)
+    #: the model's subtype per detector that has subtypes (frustration emotion, complaint/buying category)
+    subtypes: dict[str, str | None] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
 
 
@@ -194,7 +199,8 @@ class RulesComponent:
             ok = is_scorable(text, max_chars=self.max_sentence_chars)
             if len(text) > self.max_sentence_chars:
                 text = text[: self.max_sentence_chars].rstrip() + "…"
-            infos.append(SentInfo(i, text, rules, ok, evidence=not rules.has("boilerplate:")))
+            evidence = ok and not rules.has("boilerplate:") and not is_filler(text)
+            infos.append(SentInfo(i, text, rules, ok, evidence=evidence))
         doc._.triage_sents = infos
         return doc
 
@@ -214,8 +220,9 @@ def _needs_vector(doc: Doc, s: SentInfo) -> bool:
 
 
 class SentenceEncoder:
-    """Encodes a batch of docs' evidence sentences (deduplicated) and scores them with every head;
-    builds and scores the passages of passage-level detectors (see the module docstring)."""
+    """Scores a batch of docs' evidence sentences with every head (each distinct text once, from the
+    score cache when it has it: :mod:`triage.nlp.cache`), then builds and scores the passages of
+    passage-level detectors (see the module docstring)."""
 
     def __init__(self, backend: str, models_dir: str, cache_dir: str | None, batch_size: int,
                  threads: int, docs_per_call: int) -> None:
@@ -228,34 +235,82 @@ class SentenceEncoder:
             threads=threads,
         )
         self.heads: Heads = load_heads(Path(models_dir), encoder_identity=self.encoder.encoder_hash)
+        self.model = model_version(self.encoder.encoder_hash, self.heads.file_hash)
         self.docs_per_call = docs_per_call
         self.cls_id, self.sep_id = 101, 102
         probe = self.encoder.tokenize(["a"])
         if probe and len(probe[0]) >= 2:
             self.cls_id, self.sep_id = probe[0][0], probe[0][-1]
+        self._sub_kinds = [k for k in KINDS if k in self.heads.subtype_labels]
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 0) -> Iterator[Doc]:
-        for batch in _chunks(docs, max(batch_size, self.docs_per_call)):
-            wanted = [s for d in batch for s in _sents(d) if _needs_vector(d, s)]
-            unique = list(dict.fromkeys(s.text for s in wanted))
-            ids = self.encoder.tokenize(unique)
-            vectors = self.encoder.encode_ids(ids)
+        """Score chunks of docs in a background thread while the components before this one (spaCy's
+        tokenizer, the rules) prepare the next chunk: the encoder's ONNX calls release the GIL, so the
+        rules run on the core the encoder leaves free. Results do not depend on the chunking."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="triage-score") as pool:
+            pending: tuple[list[Doc], Any] | None = None
+            for batch in _chunks(docs, self.docs_per_call):
+                future = pool.submit(self._score_docs, batch)
+                if pending is not None:
+                    pending[1].result()
+                    yield from pending[0]
+                pending = (batch, future)
+            if pending is not None:
+                pending[1].result()
+                yield from pending[0]
+
+    def _score_docs(self, batch: list[Doc]) -> None:
+        wanted = [s for d in batch for s in _sents(d) if _needs_vector(d, s)]
+        entries = self._score([s.text for s in wanted])
+        for s, (scores, subtypes) in zip(wanted, entries, strict=True):
+            s.encoded = True
+            s.scores.update(zip(KINDS, scores, strict=True))
+            s.subtypes = self._subtype_names(subtypes)
+        self._passages(batch)
+
+    def _score(self, texts: list[str], ids: dict[str, list[int]] | None = None) -> list[Entry]:
+        """(scores, subtypes) per text: cached, or encoded now (each distinct text once) and cached."""
+        cache = get_cache(self.model)
+        unique = list(dict.fromkeys(texts))
+        keys = [key_of(t) for t in unique]
+        found = cache.get_many(keys)
+        missing = [i for i, e in enumerate(found) if e is None]
+        if missing:
+            given = ids or {}
+            todo = [unique[i] for i in missing]
+            tokenised = [given.get(t) for t in todo]
+            need = [t for t, x in zip(todo, tokenised, strict=True) if x is None]
+            fresh = iter(self.encoder.tokenize(need))
+            tok = [x if x is not None else next(fresh) for x in tokenised]
+            vectors = self.encoder.encode_ids(tok)
             scores = self.heads.scores(vectors)
-            row = {t: i for i, t in enumerate(unique)}
-            for s in wanted:
-                i = row[s.text]
-                s.ids, s.vector = ids[i], vectors[i]
-                s.scores.update({k: float(scores[i, j]) for k, j in _K.items()})
-            self._passages(batch)
-            yield from batch
+            subs = [self.heads.subtype_index(k, vectors) for k in self._sub_kinds]
+            new: list[tuple[int, Entry]] = []
+            for j, i in enumerate(missing):
+                # float32 as stored in ``sentence_cache``: a fresh score equals the cached one exactly
+                entry = (tuple(float(x) for x in scores[j].astype(np.float32)), tuple(int(sub[j]) for sub in subs))
+                found[i] = entry
+                new.append((keys[i], entry))
+            cache.put_many(new)
+        by_text = {t: e for t, e in zip(unique, found, strict=True)}
+        return [by_text[t] for t in texts]  # type: ignore[misc]
+
+    def _subtype_names(self, subtypes: tuple[int, ...]) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for kind, idx in zip(self._sub_kinds, subtypes, strict=False):
+            labels = self.heads.subtype_labels[kind]
+            out[kind] = labels[idx] if 0 <= idx < len(labels) else None
+        return out
 
     def _passages(self, docs: list[Doc]) -> None:
-        """Group each client doc's evidence sentences into passages; encode the gated multi-sentence ones."""
+        """Group each client doc's evidence sentences into passages; score the gated multi-sentence ones."""
         gate = self.heads.passage_gate
-        todo: list[tuple[Passage, list[int]]] = []
+        todo: list[tuple[Passage, str, list[SentInfo]]] = []
         for doc in docs:
             sents = _sents(doc)
             passages: list[Passage] = []
@@ -263,9 +318,9 @@ class SentenceEncoder:
                 current: list[int] = []
                 width = 0
                 for s in sents:
-                    if s.ids is None:
+                    if not s.encoded:
                         continue
-                    n = len(s.ids) - 2
+                    n = approx_tokens(s.text)
                     if current and width + n > PASSAGE_TOKENS:
                         passages.append(Passage(current))
                         current, width = [], 0
@@ -277,24 +332,39 @@ class SentenceEncoder:
                 members = [sents[i] for i in p.sents]
                 p.scores = {k: max(m.scores[k] for m in members) for k in _PASSAGE_KINDS}
                 if len(members) > 1 and max(p.scores.values()) >= gate:
-                    joined = [self.cls_id, *(t for m in members for t in (m.ids or [])[1:-1])]
-                    todo.append((p, [*joined[: self.encoder.max_tokens - 1], self.sep_id]))
+                    todo.append((p, " ".join(m.text for m in members), members))
             doc._.triage_passages = passages
-        if todo:
-            scores = self.heads.scores(self.encoder.encode_ids([ids for _, ids in todo]))
-            for (p, _), row in zip(todo, scores, strict=True):
-                p.scores = {k: float(row[_K[k]]) for k in _PASSAGE_KINDS}
-                p.encoded = True
+        if not todo:
+            return
+        texts = [t for _, t, _ in todo]
+        cache = get_cache(self.model)
+        need = {t for t in texts if not cache.has(key_of(t))}
+        ids: dict[str, list[int]] = {}
+        if need:
+            member_texts = list(dict.fromkeys(m.text for _, t, ms in todo if t in need for m in ms))
+            member_ids = dict(zip(member_texts, self.encoder.tokenize(member_texts), strict=True))
+            for _, t, ms in todo:
+                if t in need:
+                    joined = [self.cls_id, *(x for m in ms for x in member_ids[m.text][1:-1])]
+                    ids[t] = [*joined[: self.encoder.max_tokens - 1], self.sep_id]
+        for (p, _, _), (scores, _) in zip(todo, self._score(texts, ids), strict=True):
+            p.scores = {k: scores[_K[k]] for k in _PASSAGE_KINDS}
+            p.encoded = True
+
+
+def approx_tokens(text: str) -> int:
+    """About the word pieces of an English sentence (passages are grouped without tokenising)."""
+    return len(text.split()) * 4 // 3 + 1
 
 
 @Language.factory(
     "triage_encoder",
     default_config={"backend": "onnx", "models_dir": "models", "cache_dir": None, "batch_size": 64,
-                    "threads": 0, "docs_per_call": 512},
+                    "threads": 0, "docs_per_call": 128},
 )
 def make_encoder(nlp: Language, name: str, backend: str = "onnx", models_dir: str = "models",
                  cache_dir: str | None = None, batch_size: int = 64, threads: int = 0,
-                 docs_per_call: int = 512) -> SentenceEncoder:
+                 docs_per_call: int = 128) -> SentenceEncoder:
     return SentenceEncoder(backend, models_dir, cache_dir, batch_size, threads, docs_per_call)
 
 
@@ -316,7 +386,7 @@ class Detector:
         self.version = f"{name}+{content_hash(heads.file_hash, self.kind)}"
 
     def eligible(self, doc: Doc, s: SentInfo) -> bool:
-        return doc._.triage_party != "us" and s.vector is not None
+        return doc._.triage_party != "us" and s.encoded
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
@@ -377,7 +447,7 @@ class FrustrationDetector(PassageDetector):
     def fire(self, doc: Doc, s: SentInfo, score: float) -> None:
         r = s.rules
         intensity = score
-        subtype = self.heads.subtype(self.kind, s.vector[None, :])[0] if s.vector is not None else None
+        subtype = s.subtypes.get(self.kind)
         if r.has("frustration:unresolved") or r.has("repeat:"):
             intensity += 0.15
         if r.has("frustration:shouting"):
@@ -408,8 +478,8 @@ class ComplaintDetector(PassageDetector):
 
     def fire(self, doc: Doc, s: SentInfo, score: float) -> None:
         fired = next((c for c in _COMPLAINT_ORDER if s.rules.has(f"complaint:{c}")), None)
-        if fired is None and s.vector is not None:
-            fired = self.heads.subtype(self.kind, s.vector[None, :])[0]
+        if fired is None:
+            fired = s.subtypes.get(self.kind)
         self.hit(s, self.kind, fired, score)
 
 
@@ -436,8 +506,8 @@ class BuyingDetector(Detector):
             score = s.scores[self.kind]
             if score >= self.threshold:
                 rule = next((c for c in _BUYING_ORDER if s.rules.has(f"buying:{c}")), None)
-                if rule is None and s.vector is not None:
-                    rule = self.heads.subtype(self.kind, s.vector[None, :])[0]
+                if rule is None:
+                    rule = s.subtypes.get(self.kind)
                 self.hit(s, self.kind, rule, score)
                 fired = True
         _unit(doc)[self.kind] = UnitDecision(best, fired)
@@ -475,13 +545,13 @@ class AskDetector(Detector):
                                  else self.heads.threshold("commitment", profile))
 
     def eligible(self, doc: Doc, s: SentInfo) -> bool:
-        return s.vector is not None
+        return s.encoded
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 512) -> Iterator[Doc]:
         for doc in docs:
             us = doc._.triage_party == "us"
             kind = "commitment" if us else self.kind
-            sents = [s for s in _sents(doc) if s.vector is not None and (not us or s.rules.has("commit:"))]
+            sents = [s for s in _sents(doc) if s.encoded and (not us or s.rules.has("commit:"))]
             if sents:
                 raw = np.array([s.scores[kind] for s in sents])
                 if us:

@@ -23,8 +23,10 @@ from triage.nlp.patterns import FEATURES, IMPERATIVE_VERBS, PHRASES, TOKEN_PATTE
 
 __all__ = [
     "FEATURES",
+    "FILLER_WORDS",
     "RuleSet",
     "SentenceRules",
+    "is_filler",
     "is_scorable",
     "rule_features",
     "rules_for_text",
@@ -67,9 +69,30 @@ class SentenceRules:
         return any(r.startswith(prefix) for r in self.rules)
 
 
+#: words of back-channel and filler lines ("Yeah.", "Okay, thanks.", "Mm-hmm.", "{vocalsound}") that no
+#: detector can flag; a line made only of these (at most 6 words, no question mark) is never scored
+FILLER_WORDS = frozenset([
+    "absolutely", "ah", "allright", "alright", "and", "anyway", "but", "bye", "cheers", "cool", "cough",
+    "definitely", "disfmarker", "er", "erm", "exactly", "fine", "gap", "good", "goodbye", "gosh", "great", "ha",
+    "hah", "hello", "hey", "hi", "hm", "hmm", "huh", "indeed", "later", "laugh", "mhm", "mm", "mmhmm", "mmm",
+    "nah", "nice", "no", "nonvocalsound", "nope", "oh", "ok", "okay", "okey", "pause", "perfect", "right", "see",
+    "so", "sounds", "sure", "thank", "thanks", "the", "then", "totally", "true", "uh", "uhhuh", "um", "umm",
+    "vocalsound", "well", "wow", "ya", "yah", "yeah", "yep", "yes", "you", "yup",
+])
+_MARKUP = re.compile(r"\{[a-z_]+\}|\[[a-z_ ]+\]")
+
+
+def is_filler(text: str) -> bool:
+    """A back-channel or filler line (see :data:`FILLER_WORDS`): never evidence of anything."""
+    if "?" in text:
+        return False
+    words = [w.lower() for w in _WORD.findall(_MARKUP.sub(" ", text).replace("-", ""))]
+    return len(words) <= 6 and all(w in FILLER_WORDS for w in words)
+
+
 def is_scorable(text: str, *, max_chars: int = 1000) -> bool:
     """False for non-text: only punctuation/numbers, only URLs/addresses, base64-like garbage."""
-    stripped = _URL.sub(" ", text)
+    stripped = _URL.sub(" ", _MARKUP.sub(" ", text))
     words = _WORD.findall(stripped)
     if not words:
         return False

@@ -21,7 +21,7 @@ from triage.nlp.patterns import PATTERNS_VERSION
 from triage.settings import Settings
 
 __all__ = [
-    "CODE_VERSION", "COMPONENTS", "DECISIONS", "DETECTORS", "PipelineSpec", "effective_thresholds",
+    "CODE_VERSION", "COMPONENTS", "DECISIONS", "DETECTORS", "PipelineSpec", "effective_thresholds", "model_name",
     "pipeline_version", "spec_from_settings",
 ]
 
@@ -93,6 +93,15 @@ def effective_thresholds(spec: PipelineSpec) -> dict[str, float]:
             raise DetectorError(f"the {kind} head has no {spec.profile!r} threshold (has {', '.join(profiles)})")
         out[kind] = profiles[spec.profile]
     return out
+
+
+def model_name(spec: PipelineSpec) -> str:
+    """What computes the scores (encoder identity + heads): the score cache's namespace."""
+    from triage.nlp.encoder import encoder_identity
+    from triage.nlp.heads import model_version
+
+    models = Path(spec.models_dir)
+    return model_version(encoder_identity(models), head_file_hash(models))
 
 
 def pipeline_version(spec: PipelineSpec) -> str:

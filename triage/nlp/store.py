@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -22,7 +23,10 @@ from triage.db import Database
 from triage.errors import DetectorError
 from triage.types import DetectReport, Party, Signal, TextUnit
 
-__all__ = ["batch_units", "content_sha256", "estimate_sentences", "read_pending_units", "write_signals"]
+if TYPE_CHECKING:
+    from triage.nlp.cache import CacheRow
+
+__all__ = ["batch_units", "content_sha256", "estimate_sentences", "load_cache", "read_pending_units", "write_signals"]
 
 _DIRECTION_PARTY: dict[str, Party] = {"inbound": "client", "outbound": "us", "internal": "us", "external": "unknown"}
 _ROLE_PARTY: dict[str, Party] = {"client": "client", "internal": "us", "unknown": "unknown"}
@@ -150,14 +154,43 @@ def _signals_table(signals: Iterable[Signal], now: datetime, run_id: str) -> pa.
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def load_cache(db: Database, model: str) -> int:
+    """Load ``model``'s persistent score cache into this process (one read phase); returns the entries."""
+    from triage.nlp.cache import get_cache
+
+    cache = get_cache(model)
+    with db.read() as con:
+        query = con.execute("SELECT key, scores, subtypes FROM sentence_cache WHERE model = ?", [model])
+        table = query.fetch_arrow_table()  # a table, not a reader: a reader keeps the file open
+    return cache.load_table(table)
+
+
+def _write_cache(con: Any, model: str, rows: Sequence[CacheRow], now: datetime, max_entries: int) -> None:
+    """Add ``rows``; drop other models' entries and, beyond ``max_entries``, the oldest."""
+    from triage.nlp.cache import rows_table
+
+    con.execute("DELETE FROM sentence_cache WHERE model <> ?", [model])
+    if rows:
+        con.register("new_cache", rows_table(model, rows))
+        con.execute("INSERT INTO sentence_cache SELECT model, key, scores, subtypes, ? FROM new_cache "
+                    "ON CONFLICT DO NOTHING", [now])
+        con.unregister("new_cache")
+    (n,) = con.execute("SELECT count(*) FROM sentence_cache").fetchone() or (0,)
+    if n > max_entries:
+        con.execute("DELETE FROM sentence_cache WHERE key IN (SELECT key FROM sentence_cache "
+                    "ORDER BY created_at, key LIMIT ?)", [n - max_entries])
+
+
 def write_signals(
     db: Database,
     units: Sequence[TextUnit],
     signals: Sequence[Signal],
     run_id: str,
     sentences: dict[tuple[str, str], int],
+    cache: tuple[str, Sequence[CacheRow], int] | None = None,
 ) -> DetectReport:
-    """Store one scored batch in one transaction (see the module docstring)."""
+    """Store one scored batch in one transaction (see the module docstring); with ``cache`` = (model,
+    rows, max entries), also the score-cache entries the batch created."""
     sources: dict[tuple[str, str], TextUnit] = {}
     for u in units:
         if u.pipeline_version is None:
@@ -215,6 +248,8 @@ def write_signals(
         )
         for name in ("new_signals", "keep_signals", "scored_sources"):
             con.unregister(name)
+        if cache is not None and cache[2] > 0:
+            _write_cache(con, cache[0], cache[1], now, cache[2])
     by_kind: dict[str, int] = {}
     for s in signals:
         by_kind[s.kind] = by_kind.get(s.kind, 0) + 1
