@@ -47,7 +47,7 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def timed_run(config: Path, summary: Path, env: dict[str, str]) -> dict[str, Any]:
+def timed_run(config: Path, summary: Path, env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-c",
@@ -63,7 +63,8 @@ def timed_run(config: Path, summary: Path, env: dict[str, str]) -> dict[str, Any
         str(summary),
     ]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # `python -c` puts the working directory first on sys.path: run in the checkout whose code is measured
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
     peak = 0
     done = threading.Event()
@@ -136,8 +137,9 @@ def main() -> None:
                 f.unlink()
         else:
             config = make_corpus(root, args.shared_data, n_emails=n, n_transcripts=args.transcripts).config
-        first = timed_run(config, args.out / f"summary-{args.label}-{n}-1.json", env)
-        again = timed_run(config, args.out / f"summary-{args.label}-{n}-2.json", env)
+        cwd = args.code.resolve() if args.code else None
+        first = timed_run(config, args.out / f"summary-{args.label}-{n}-1.json", env, cwd)
+        again = timed_run(config, args.out / f"summary-{args.label}-{n}-2.json", env, cwd)
         row = {"emails": n, "transcripts": args.transcripts, "first": first, "rerun_no_new_mail": again}
         results["runs"].append(row)
         print(json.dumps(row, indent=2), flush=True)

@@ -1,6 +1,6 @@
 """Benchmark the detect stage on an honest corpus, side by side with the simplest alternative.
 
-    .venv/bin/python bench/bench_nlp.py --db bench/out/corpus-10000/triage.duckdb [--v1 /work/v1] [--limit N]
+    .venv/bin/python bench/bench_nlp.py --db bench/out/corpus-10000/triage.duckdb [--v1 /work/v1] [--fraction 0.15]
 
 Input: the parsed text of a corpus built by bench/corpus.py (distinct real bodies, ~29% duplicate
 sentences like real mail) after one `triage run` stored it: every message's new text and every meeting
@@ -42,12 +42,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def load_units(db_path: Path, limit: int | None) -> list[Any]:
+def load_units(db_path: Path, fraction: float) -> list[Any]:
+    """Every unit of a seeded random ``fraction`` of the corpus's messages and meetings."""
+    import random
+
     from triage.db import Database
     from triage.nlp.store import read_pending_units
 
     units = read_pending_units(Database(db_path), "bench-none")  # a version nothing was scored with
-    return units[:limit] if limit else units
+    if fraction >= 1:
+        return units
+    sources = sorted({(u.source_type, u.source_key) for u in units})
+    keep = set(random.Random(0).sample(sources, round(len(sources) * fraction)))
+    return [u for u in units if (u.source_type, u.source_key) in keep]
 
 
 def _rss_mb() -> float:
@@ -105,7 +112,8 @@ for b in batch_units(units, {batch_sentences}):
 print(time.perf_counter() - t)
 """
     env = {**os.environ, "PYTHONPATH": str(v1)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # cwd: `python -c` puts the working directory first on sys.path, before PYTHONPATH
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=v1, capture_output=True, text=True, check=True)
     os.unlink(f.name)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -185,10 +193,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", type=Path, required=True, help="a corpus database after one `triage run`")
     ap.add_argument("--v1", type=Path, help="checkout of the previous code (the baseline)")
-    ap.add_argument("--limit", type=int, help="only the first N units")
+    ap.add_argument("--fraction", type=float, default=1.0,
+                    help="only this share of the messages and meetings (seeded random sample), e.g. 0.15")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = ap.parse_args()
-    units = load_units(args.db, args.limit)
+    units = load_units(args.db, args.fraction)
     batch = load_settings(None, use_env_config=False).flow.nlp_batch_sentences
     sentences = count_sentences(units)
     cold, warm, stats = time_v2(units, batch)

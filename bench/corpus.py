@@ -300,3 +300,29 @@ html_path = "triage-today.html"
         encoding="utf-8",
     )
     return Corpus(out, config, n_emails, inbound, outbound, n_transcripts)
+
+
+def corpus_stats(root: Path, shared_data: Path) -> dict[str, object]:
+    """Duplicate-sentence share of a built corpus's mail next to the real Enron dev mail's."""
+    from triage.parse.mime import parse_mail
+
+    files = sorted(p for p in (root / "mail").rglob("*") if p.is_file() and p.parent.name in ("cur", "new"))
+    bodies = [parse_mail(p.read_bytes()).new_text for p in files]
+    real = [parse_mail(f"Subject: x\n\n{b}".encode()).new_text for _, b in enron_bodies(shared_data / "enron-maildir")]
+    n, share = duplicate_share(bodies)
+    rn, rshare = duplicate_share(real)
+    return {"emails": len(files), "distinct_bodies": len(set(bodies)), "sentences": n,
+            "duplicate_sentence_share": round(share, 3), "enron_dev_bodies": len(real),
+            "enron_dev_sentences": rn, "enron_dev_duplicate_sentence_share": round(rshare, 3)}
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    ap = argparse.ArgumentParser(description="How realistic a built corpus is: python bench/corpus.py bench/out/corpus-10000")
+    ap.add_argument("root", type=Path)
+    ap.add_argument("--shared-data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    a = ap.parse_args()
+    print(json.dumps(corpus_stats(a.root, a.shared_data), indent=2))
