@@ -15,8 +15,15 @@ from triage.settings import default_models_dir
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
-#: measured across fresh installs (see models/MODEL_CARD.md, Reproducibility)
+#: measured across fresh installs on two CPUs (see models/MODEL_CARD.md, Reproducibility): 0.01, or two
+#: units decided the other way on a small set (int8 kernels differ between AVX2 and AVX-512 VNNI CPUs)
 TOLERANCE = 0.01
+FLIPS = 2
+
+
+def tolerance(row: dict[str, Any], what: str) -> float:
+    units = row["n"] - row["positives"] if what == "false_alarms" else row["positives"]
+    return max(TOLERANCE, FLIPS / max(units, 1))
 
 
 def _triage(*args: str) -> subprocess.CompletedProcess[str]:
@@ -83,11 +90,12 @@ def test_shipped_model_reaches_what_the_model_card_claims(report: dict[str, Any]
     assert claims
     for key, claimed in claims.items():
         detector, dataset, method, what = key.split("|")
-        got = _row(report, detector, dataset, method)[what]
+        row = _row(report, detector, dataset, method)
+        got, tol = row[what], tolerance(row, what)
         if what == "false_alarms":
-            assert got <= claimed + TOLERANCE, f"{key}: measured {got:.3f} > claimed {claimed:.3f}"
+            assert got <= claimed + tol, f"{key}: measured {got:.3f} > claimed {claimed:.3f} + {tol:.3f}"
         else:
-            assert got >= claimed - TOLERANCE, f"{key}: measured {got:.3f} < claimed {claimed:.3f}"
+            assert got >= claimed - tol, f"{key}: measured {got:.3f} < claimed {claimed:.3f} - {tol:.3f}"
             assert f"**{claimed:.3f}**" in card  # the human-readable card says the same
 
 
