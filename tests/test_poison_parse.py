@@ -88,9 +88,9 @@ def test_depth_limit_is_a_setting() -> None:
 def test_too_many_parts() -> None:
     assert parse_mail(many_parts(50), ParseLimits(max_parts=100)).body_text.startswith("part 0")
     assert reason_and_seconds(many_parts(150), ParseLimits(max_parts=100))[0] == "too_many_parts"
-    reason, seconds = reason_and_seconds(many_parts(5000))  # the default limit is 2,000
+    # the default part limit (2,000), whatever the load on the machine (a loose deadline)
+    reason, _ = reason_and_seconds(many_parts(5000), ParseLimits(timeout_seconds=600))
     assert reason == "too_many_parts"
-    assert seconds < 10
 
 
 def test_slow_html_body_is_stopped_by_the_deadline() -> None:
@@ -98,7 +98,7 @@ def test_slow_html_body_is_stopped_by_the_deadline() -> None:
     raw = (
         "From: priya@acme.example\r\nSubject: html\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html
     ).encode()
-    assert parse_mail(raw).body_text.startswith("We will cancel")
+    assert parse_mail(raw, ParseLimits(timeout_seconds=600)).body_text.startswith("We will cancel")
     reason, _ = reason_and_seconds(raw, ParseLimits(timeout_seconds=0.05))
     assert reason == "parse_timeout"
 
