@@ -293,7 +293,7 @@ class ScoringSettings(_Section):
     engagement_gap_factor: float = Field(2.0, gt=1)
     #: ... and at least this many business days
     engagement_min_business_days: int = Field(10, ge=0)
-    #: slow response: a client message that needs an answer (a client ask, frustration or complaint)
+    #: slow response: a client message that needs an answer (a client ask or frustration)
     #: waited more than this many business days for any reply (mail in its thread, or a meeting) ...
     slow_response_business_days: int = Field(3, ge=0)
     #: ... within the last this many days; also the "recent" window of median reply times

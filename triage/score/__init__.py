@@ -54,7 +54,10 @@ class ScoreResult:
 
 
 def _needs_reply(inputs: ScoreInputs) -> dict[str, NeedsReply]:
-    """Per client message, its strongest counting client ask, frustration or complaint (it needs an answer)."""
+    """Per client message, its strongest counting client ask or frustration (it needs an answer).
+
+    A complaint alone does not: "we received the invoice, forwarded for payment" is a typical complaint
+    false positive on a mail that needs no reply, and an open ask or frustration is what a reply must meet."""
     best: dict[str, NeedsReply] = {}
     items = [
         (a.source_key, a.signal_id, a.kind, a.score, a.sentence)
@@ -64,7 +67,7 @@ def _needs_reply(inputs: ScoreInputs) -> dict[str, NeedsReply]:
     items += [
         (e.source_key, e.signal_id, e.kind, e.score, e.sentence)
         for e in inputs.evidence
-        if e.kind in ("frustration", "complaint") and e.source_type == "email"
+        if e.kind == "frustration" and e.source_type == "email"
     ]
     for key, sid, kind, score, sentence in items:
         cur = best.get(key)

@@ -11,8 +11,8 @@ account, with ``cutoff`` = the end of ``as_of`` (UTC):
   ``engagement_min_business_days`` business days (a meeting since the last mail ends the silence
   of mail; regular meetings that stopped count on their own). Points: ``w.engagement_drop x min(2,
   silence / (gap_factor x usual gap))`` (the stronger of mail and meetings).
-* **slow_response** -- a client message that needs an answer (it carries a client ask, frustration
-  or complaint that counts) sent in the last ``slow_response_window_days`` waited more than
+* **slow_response** -- a client message that needs an answer (it carries a client ask or frustration
+  that counts) sent in the last ``slow_response_window_days`` waited more than
   ``slow_response_business_days`` business days for *any* reply: our first later mail in its thread,
   or a later meeting in which one of us speaks (still waiting: until ``as_of``). Points:
   ``w.slow_response x its detector score x min(2, wait / slow_response_business_days)`` for the worst
@@ -91,7 +91,7 @@ class MeetingContact:
 
 @dataclass(frozen=True)
 class NeedsReply:
-    """The strongest counting client signal (ask, frustration, complaint) of a message."""
+    """The strongest counting client signal (ask or frustration) of a message."""
 
     signal_id: str
     kind: str
