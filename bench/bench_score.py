@@ -28,7 +28,9 @@ from triage.db import Database, migrate
 from triage.publish import load_call_list
 from triage.publish.digest import build_digests
 from triage.publish.html import render_page
-from triage.score import build_call_list
+from triage.publish.trend import load_trends
+from triage.score import build_call_list, measure_all
+from triage.score.store import load_inputs
 from triage.settings import load_settings
 
 AS_OF = date(2026, 11, 20)
@@ -205,7 +207,10 @@ def main() -> None:
         seed_s = time.perf_counter() - t
         timings: dict[str, list[float]] = {
             "build_call_list": [],
+            "of which: read inputs": [],
+            "of which: engagement (going quiet, slow answers)": [],
             "load_call_list": [],
+            "load_trends (page charts)": [],
             "render_html": [],
             "build_digests": [],
         }
@@ -215,10 +220,20 @@ def main() -> None:
             report = build_call_list(settings, db, AS_OF, "bench")
             timings["build_call_list"].append(time.perf_counter() - t)
             t = time.perf_counter()
+            with db.read() as con:
+                inputs = load_inputs(con, AS_OF, settings.scoring)
+            timings["of which: read inputs"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            engagement = measure_all(inputs, AS_OF, settings.scoring)
+            timings["of which: engagement (going quiet, slow answers)"].append(time.perf_counter() - t)
+            t = time.perf_counter()
             entries = load_call_list(db, AS_OF)
             timings["load_call_list"].append(time.perf_counter() - t)
             t = time.perf_counter()
-            html = render_page(entries, as_of=AS_OF, org_name="Northwind Analytics")
+            trends = load_trends(db, [e.account_id for e in entries], AS_OF)
+            timings["load_trends (page charts)"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            html = render_page(entries, as_of=AS_OF, org_name="Northwind Analytics", trends=trends)
             timings["render_html"].append(time.perf_counter() - t)
             t = time.perf_counter()
             build_digests(entries, as_of=AS_OF, org_name="Northwind Analytics", cfg=settings.digest)
@@ -233,6 +248,11 @@ def main() -> None:
         },
         "seed_seconds": round(seed_s, 3),
         "report": vars(report),
+        "engagement": {
+            "accounts_measured": len(engagement),
+            "engagement_drop": sum(1 for e in engagement.values() if e.drop_points > 0),
+            "slow_response": sum(1 for e in engagement.values() if e.slow_points > 0),
+        },
         "html_bytes": len(html.encode("utf-8")),
         "max_rss_mb": round(proc.memory_info().rss / 2**20, 1),
         "seconds": {
@@ -252,6 +272,8 @@ def main() -> None:
         "",
         f"{report.asks_open:,} open / {report.asks_resolved:,} resolved asks, "
         f"{report.accounts_scored:,} accounts scored, {report.accounts_listed} listed; "
+        f"engagement measured on {result['engagement']['accounts_measured']:,} accounts: "
+        f"{result['engagement']['engagement_drop']} gone quiet, {result['engagement']['slow_response']} slow; "
         f"page {result['html_bytes'] / 1024:.0f} KiB; "
         f"RSS {result['max_rss_mb']} MiB.",
     ]

@@ -10,6 +10,10 @@ point ``PREFECT_API_URL`` at it, then run this file as a long-lived service:
 The deployment is named ``nightly_triage/nightly``; its cron and timezone come from ``[flow]`` in the
 config (default: 05:30 UTC on weekdays). Trigger a run by hand with
 ``prefect deployment run nightly_triage/nightly``.
+
+With ``[alerts] enabled = true`` it also serves ``escalation_watch/escalations`` (``flows/escalations.py``)
+on ``[alerts] cron`` (default: on the hour, 08:00-18:00 Mon-Fri): the incremental flow and a mail to the
+AM about each new churn threat, escalation or strong frustration at a strategic/enterprise account.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from prefect.schedules import Cron
 from flows.nightly import nightly_triage
 from triage.settings import Settings, load_settings
 
-__all__ = ["DEPLOYMENT_NAME", "build_deployment", "main"]
+__all__ = ["ALERTS_DEPLOYMENT_NAME", "DEPLOYMENT_NAME", "build_alerts_deployment", "build_deployment", "main"]
 
 DEPLOYMENT_NAME = "nightly"
+ALERTS_DEPLOYMENT_NAME = "escalations"
 
 
 def build_deployment(settings: Settings, *, name: str = DEPLOYMENT_NAME) -> Any:
@@ -46,6 +51,20 @@ def build_deployment(settings: Settings, *, name: str = DEPLOYMENT_NAME) -> Any:
     )
 
 
+def build_alerts_deployment(settings: Settings, *, name: str = ALERTS_DEPLOYMENT_NAME) -> Any:
+    """The escalation watch (incremental flow + same-day alerts) on ``[alerts] cron`` (hourly, business hours)."""
+    from flows.escalations import escalation_watch
+
+    config_path = str(settings.config_file) if settings.config_file else None
+    return escalation_watch.to_deployment(
+        name=name,
+        schedule=Cron(settings.alerts.cron, timezone=settings.alerts.timezone),
+        parameters={"config_path": config_path},
+        description="Same-day escalations: new mail and transcripts, detectors, an alert mail per new escalation.",
+        tags=["triage", "alerts"],
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m flows.deploy",
@@ -56,8 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default=DEPLOYMENT_NAME, help="deployment name (default: %(default)s)")
     args = parser.parse_args(argv)
     settings = load_settings(args.config)
-    # keep the schedule active across restarts of this service
-    serve(build_deployment(settings, name=args.name), pause_on_shutdown=False)
+    deployments = [build_deployment(settings, name=args.name)]
+    if settings.alerts.enabled:
+        deployments.append(build_alerts_deployment(settings))
+    # keep the schedules active across restarts of this service
+    serve(*deployments, pause_on_shutdown=False)
 
 
 if __name__ == "__main__":

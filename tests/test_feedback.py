@@ -89,7 +89,7 @@ def _list(capsys: pytest.CaptureFixture[str], cfg: str) -> list[str]:
 def test_cli_done_takes_the_account_off_the_list_at_once(
     story: dict[str, object], cfg: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _list(capsys, cfg) == ["acme", "blueriver", "cedar", "fjord"]
+    assert _list(capsys, cfg) == ["acme", "blueriver", "cedar", "fjord", "harbor"]
     assert (
         main(
             ["--config", cfg, "done", "acme", "--note", "called Priya, fix ships Monday", "--author", "dana"]
@@ -98,7 +98,7 @@ def test_cli_done_takes_the_account_off_the_list_at_once(
     )
     out = capsys.readouterr().out
     assert out.startswith("marked acme done (") and out.rstrip().endswith("re-built the list of 2026-11-20")
-    assert _list(capsys, cfg) == ["blueriver", "cedar", "fjord"]
+    assert _list(capsys, cfg) == ["blueriver", "cedar", "fjord", "harbor"]
     assert main(["--config", cfg, "done", "acmee"]) == 1
     assert capsys.readouterr().err == "Error: unknown account 'acmee'; did you mean: acme\n"
 

@@ -193,3 +193,11 @@ def test_sample_call_list_order_is_the_explained_one(sample_run: dict[str, Any])
     assert overdue["speaker"] in ("Priya Shah", "Tom Becker")  # a client ask is quoted before our promises
     unknown = table_keys(sample_run["db"], "SELECT address FROM unknown_senders")
     assert ("kevin.marsh@globex-partners.example",) in unknown
+    # issue 14: the quiet account (harbor: fortnightly reports, nothing since 19 Oct) and slow answers (acme,
+    # blueriver: mail needing an answer that nobody answered) are on the morning list, from metadata only
+    kinds = {acc: {r["kind"] for r in json.loads(v)} for acc, v in reasons.items()}
+    assert "harbor" in ranked and "engagement_drop" in kinds["harbor"]
+    assert {acc for acc, k in kinds.items() if "slow_response" in k} >= {"acme", "blueriver"}
+    quiet = "SELECT account_id, silent_days FROM v_account_engagement WHERE engagement_drop"
+    eng = dict(table_keys(sample_run["db"], quiet))
+    assert eng == {"harbor": 32}

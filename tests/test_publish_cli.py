@@ -58,8 +58,8 @@ def test_list_json(story: str, capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(out)
     assert data["as_of"] == "2026-11-20" and "unknown_senders" not in data
     accounts = data["accounts"]
-    assert [a["account_id"] for a in accounts] == ["acme", "blueriver", "cedar", "fjord"]
-    assert [a["rank"] for a in accounts] == [1, 2, 3, 4]
+    assert [a["account_id"] for a in accounts] == ["acme", "blueriver", "cedar", "fjord", "harbor"]
+    assert [a["rank"] for a in accounts] == [1, 2, 3, 4, 5]
     acme = accounts[0]
     assert acme["account_name"] == "Acme Logistics" and acme["owner_am"] == "Dana Whitfield"
     assert (acme["open_ask_count"], acme["overdue_ask_count"]) == (6, 6)
@@ -70,7 +70,7 @@ def test_list_json(story: str, capsys: pytest.CaptureFixture[str]) -> None:
 
     code, out, _ = _run(capsys, "--config", story, "list", "--json", "--am", "LUIS", "--unknown")
     data = json.loads(out)
-    assert [a["account_id"] for a in data["accounts"]] == ["blueriver", "fjord"]
+    assert [a["account_id"] for a in data["accounts"]] == ["blueriver", "fjord", "harbor"]
     assert [u["sender"] for u in data["unknown_senders"]] == ["kevin.marsh@globex-partners.example"]
     assert data["unknown_senders"][0]["frustration"] == 1 and data["unknown_senders"][0]["asks"] == 1
 
@@ -79,7 +79,7 @@ def test_list_csv(story: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "--config", story, "list", "--csv", "--as-of", "2026-11-20")
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert [r["account_id"] for r in rows] == ["acme", "blueriver", "cedar", "fjord"]
+    assert [r["account_id"] for r in rows] == ["acme", "blueriver", "cedar", "fjord", "harbor"]
     assert rows[0]["overdue_asks"] == "6" and rows[2]["overdue_asks"] == "0"
     assert rows[0]["top_reason"].startswith("4 client asks and 2 commitments of ours overdue")
     assert rows[0]["evidence"] and rows[0]["link"].startswith("file:///")
@@ -94,7 +94,7 @@ def test_list_table(story: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "Accounts to call — Friday 20 November 2026" in out
     table, briefs = out.split("\n1. Acme Logistics\n")  # narrow terminal: briefs under the table
-    ids = [table.index(f"│ {acc} ") for acc in ("acme ", "blueriver", "cedar", "fjord")]
+    ids = [table.index(f"│ {acc} ") for acc in ("acme ", "blueriver", "cedar", "fjord", "harbor")]
     assert ids == sorted(ids)
     assert "6 overdue" in table and "AM Dana Whitfield" in table
     names = [
@@ -102,6 +102,7 @@ def test_list_table(story: str, capsys: pytest.CaptureFixture[str]) -> None:
         "\n2. BlueRiver Health\n",
         "\n3. Cedar & Pine Retail\n",
         "\n4. Fjord Media\n",
+        "\n5. Harbor Point Shipping\n",
     ]
     assert [briefs.index(n) for n in names] == sorted(briefs.index(n) for n in names)
     assert "Signals from senders of no known account" in out and "kevin.marsh@" in out
@@ -123,5 +124,5 @@ def test_html_and_digest_dry_run(story: str, capsys: pytest.CaptureFixture[str],
     code, out, _ = _run(capsys, "--config", story, "digest", "--dry-run")
     assert code == 0
     assert "=== to dana@northwind.example: acme, cedar" in out
-    assert "=== to luis@northwind.example: blueriver, fjord" in out
+    assert "=== to luis@northwind.example: blueriver, fjord, harbor" in out
     assert "Good morning Dana," in out

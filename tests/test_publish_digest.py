@@ -53,7 +53,7 @@ def _config(srv: SmtpServer, extra: str = "", **digest: object) -> str:
 
 
 def _accounts_in(html: str) -> list[str]:
-    return [a for a in ("acme", "blueriver", "cedar", "fjord") if f'data-account="{a}"' in html]
+    return [a for a in ("acme", "blueriver", "cedar", "fjord", "harbor") if f'data-account="{a}"' in html]
 
 
 def test_each_am_gets_one_mail_with_only_their_accounts(
@@ -65,12 +65,12 @@ def test_each_am_gets_one_mail_with_only_their_accounts(
         assert report.digests_sent == 2 and sorted(report.digest_recipients) == [DANA, LUIS]
         assert report.html_path and Path(report.html_path).is_file()
         assert len(srv.messages) == 2
-        for am, mine in ((DANA, ["acme", "cedar"]), (LUIS, ["blueriver", "fjord"])):
+        for am, mine in ((DANA, ["acme", "cedar"]), (LUIS, ["blueriver", "fjord", "harbor"])):
             (got,) = srv.to(am)
             msg = got.message
             assert got.rcpt_tos == (am,) and got.mail_from == "triage@northwind.example"
             assert msg.get_content_type() == "multipart/alternative"
-            assert msg["Subject"] == "[triage] 2 accounts to call today - Fri 20 Nov"
+            assert msg["Subject"] == f"[triage] {len(mine)} accounts to call today - Fri 20 Nov"
             assert msg["X-Triage-As-Of"] == "2026-11-20" and msg["Auto-Submitted"] == "auto-generated"
             plain = msg.get_body(preferencelist=("plain",))
             html = msg.get_body(preferencelist=("html",))
@@ -82,6 +82,7 @@ def test_each_am_gets_one_mail_with_only_their_accounts(
                 "blueriver": "BlueRiver Health",
                 "cedar": "Cedar & Pine Retail",
                 "fjord": "Fjord Media",
+                "harbor": "Harbor Point Shipping",
             }
             for acc, name in others.items():
                 assert (name in text) == (acc in mine)

@@ -8,6 +8,7 @@ checks) whatever the flags, so requests to those Google hosts are set aside.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -15,6 +16,7 @@ import struct
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -202,4 +204,47 @@ def test_chromium_screenshot_at_phone_width(page: Path, tmp_path: Path, trap: Pr
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (390, 844)
+    assert trap.hosts() == set()
+
+
+def test_each_card_has_its_weekly_trend_chart(page: Path, db: Database) -> None:
+    from triage.publish.trend import load_trends
+
+    trends = load_trends(db, ["acme", "harbor"], AS_OF)
+    acme = trends["acme"]
+    assert len(acme.weeks) == 13 and acme.weeks[-1] == date(2026, 11, 16)  # the week of as_of, a Monday
+    # acme's frustration: the 10 Nov meeting and the 13 Nov mail; then the 16 and 18 Nov mails
+    assert acme.counts["frustration"][-2:] == [2, 2]
+    assert acme.counts["ask"][-2:] == [2, 1] and sum(acme.counts["buying_signal"]) == 0
+    assert all(sum(c) == 0 for c in trends["harbor"].counts.values())  # quiet: an empty chart
+
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    cards = soup.select("article.card")
+    assert cards and all(c.select_one("svg.trend") is not None for c in cards)
+    svg = soup.select_one('article[data-account="acme"] svg.trend')
+    assert svg is not None and svg.find("script") is None and not svg.select("[href], [src]")
+    assert len(svg.select("rect.tr-now")) == 1 and svg.select_one(".tr-now-label").get_text() == "this week"
+    bars = svg.select("rect.tr-bar")
+    assert {b["class"][1] for b in bars} >= {"tr-frustration", "tr-ask"}
+    tips = [b.title.get_text() for b in bars]
+    assert "week of 16 Nov: 2 frustration" in tips and "week of 09 Nov: 2 asks" in tips
+    assert svg.title.get_text().startswith("Weekly signals since 24 Aug, this week marked: 4 frustration")
+
+
+@pytest.mark.slow
+def test_chromium_draws_the_trend_charts_at_desktop_and_phone_width(
+    page: Path, tmp_path: Path, trap: ProxyTrap
+) -> None:
+    dom = BeautifulSoup(chromium(page, tmp_path, trap), "html.parser")
+    assert len(dom.select("article.card svg.trend")) == len(dom.select("article.card"))
+    for name, size in (("desktop", "1280,900"), ("phone", "390,844")):
+        shot = tmp_path / f"trend-{name}.png"
+        chromium(page, tmp_path, trap, mode=f"--screenshot={shot}", size=size)
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == tuple(int(v) for v in size.split(","))
+        keep = Path(os.environ.get("TRIAGE_SCREENSHOT_DIR", tmp_path))
+        if keep != tmp_path:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, keep / shot.name)
     assert trap.hosts() == set()

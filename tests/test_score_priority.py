@@ -43,8 +43,9 @@ def test_sample_story_order_is_the_expected_one(db: Database, settings: Settings
     entries = load_call_list(db, AS_OF)
     # EXPECTED.md: acme (churn threat, overdue asks and our broken promise) > blueriver (overdue ask,
     # frustration rising from a calm baseline) > cedar (buying signal, open pricing asks) > fjord
-    assert [e.account_id for e in entries] == ["acme", "blueriver", "cedar", "fjord"]
-    assert report.accounts_listed == 4 and report.accounts_scored == 6
+    # + harbor (EXPECTED.md): a fortnightly writer silent since 19 Oct (engagement_drop)
+    assert [e.account_id for e in entries] == ["acme", "blueriver", "cedar", "fjord", "harbor"]
+    assert report.accounts_listed == 5 and report.accounts_scored == 7
     # answered (delta) and calm (granite, evergreen) accounts are not listed, even with the weak false
     # positives the detectors produce on them and despite their tier; unknown senders never are
     scores = _scores(db)
@@ -55,7 +56,7 @@ def test_sample_story_order_is_the_expected_one(db: Database, settings: Settings
     assert scores["granite"]["score"] > scores["fjord"]["score"] * 0.5  # a strategic account, x2.5
     assert "evergreen" not in scores
     assert [u.sender for u in load_unknown_senders(db, AS_OF)] == ["kevin.marsh@globex-partners.example"]
-    acme, blueriver, cedar, _ = entries
+    acme, blueriver, cedar, _, _ = entries
     assert acme.reasons[0].kind == "overdue_asks" and acme.overdue_count == 6
     assert "churn threat" in next(r.text for r in acme.reasons if r.kind == "frustration")
     assert any(r.kind == "frustration_trend" for r in blueriver.reasons)
@@ -250,7 +251,7 @@ def test_rerunning_the_same_day_gives_the_same_rows(db: Database, settings: Sett
     assert snapshot() == first
     assert first_report == second_report
     with db.read() as con:
-        assert con.execute("SELECT count(*), count(DISTINCT account_id) FROM call_list").fetchone() == (4, 4)
+        assert con.execute("SELECT count(*), count(DISTINCT account_id) FROM call_list").fetchone() == (5, 5)
     build_call_list(settings, db, date(2026, 11, 23), "run-3")  # another day adds its own rows
     with db.read() as con:
         assert con.execute("SELECT count(DISTINCT as_of) FROM call_list").fetchone() == (2,)
@@ -262,7 +263,7 @@ def test_max_accounts_and_min_score(db: Database, make_settings: Any) -> None:
     build_call_list(make_settings("[scoring]\nmax_accounts = 2\n"), db, AS_OF, "r")
     assert _order(db) == ["acme", "blueriver"]
     s = _scores(db)
-    assert (s["cedar"]["skipped"], s["fjord"]["skipped"]) == ("beyond_max_accounts", "beyond_max_accounts")
+    assert (s["cedar"]["skipped"], s["fjord"]["skipped"], s["harbor"]["skipped"]) == ("beyond_max_accounts",) * 3
     build_call_list(make_settings("[scoring]\nmin_score = 10.0\n"), db, AS_OF, "r")
     assert _order(db) == ["acme", "blueriver"]
     assert _scores(db)["cedar"]["skipped"] == "below_min_score"

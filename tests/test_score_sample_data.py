@@ -50,7 +50,7 @@ def test_maildir_layout_and_bad_items() -> None:
 
 def test_every_mail_is_well_formed_and_threads_resolve() -> None:
     mails = _mails()
-    assert len(mails) == 29
+    assert len(mails) == 34
     ids = [str(m["Message-ID"]) for m in mails.values()]
     assert len(ids) == len(set(ids))
     domains = {d for a in _accounts() for d in a["domains"]}  # type: ignore[attr-defined]
@@ -110,7 +110,7 @@ def test_transcripts_cover_every_format_and_resolve_to_accounts() -> None:
 
 def test_accounts_and_internal_people_match_the_transcripts() -> None:
     accounts = _accounts()
-    assert len(accounts) == 7
+    assert len(accounts) == 8
     assert {a["owner_am"] for a in accounts} == {"Dana Whitfield", "Luis Romero"}
     assert all(str(a["am_email"]).endswith("@northwind.example") for a in accounts)
     settings = load_settings(None, use_env_config=False)

@@ -66,7 +66,7 @@ def test_config_path_from_environment(monkeypatch: pytest.MonkeyPatch, write_con
     ("text", "expected"),
     [
         ("[database\npath=1", "is not valid TOML"),
-        ("[databse]\npath = 'x'", "databse: unknown key (valid keys: config_file, database, digest,"),
+        ("[databse]\npath = 'x'", "databse: unknown key (valid keys: alerts, config_file, database, digest,"),
         ("[database]\npaht = 'x'", "database.paht: unknown key (valid keys: lock_timeout_seconds, path,"),
         ("[nlp]\nencoder_backend = 'gpu'", "nlp.encoder_backend: Input should be 'onnx' or 'torch', got 'gpu'"),
         ("[scoring]\nmax_accounts = 0", "scoring.max_accounts: Input should be greater than 0"),
@@ -173,7 +173,7 @@ def test_config_example_shows_the_real_defaults() -> None:
     example = Path(__file__).resolve().parent.parent / "config.example.toml"
     s = load_settings(example, use_env_config=False)
     d = Settings()
-    for section in ("database", "parse", "nlp", "scoring", "output", "flow"):
+    for section in ("database", "parse", "nlp", "scoring", "output", "flow", "alerts"):
         got = getattr(s, section).model_dump(exclude={"models_dir", "path", "html_path"})
         want = getattr(d, section).model_dump(exclude={"models_dir", "path", "html_path"})
         assert got == want, f"[{section}] in config.example.toml differs from the defaults"

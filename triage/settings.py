@@ -36,6 +36,7 @@ from triage.errors import ConfigError
 from triage.log import register_secret
 
 __all__ = [
+    "AlertSettings",
     "DatabaseSettings",
     "DigestSettings",
     "FlowSettings",
@@ -255,6 +256,11 @@ class ScoringWeights(_Section):
     recency: float = 1.0
     #: value multiplier = 1 + value x ln(1 + ARR / arr_reference)
     value: float = 0.3
+    #: a normally active account gone quiet: x min(2, silence / (engagement_gap_factor x usual gap))
+    engagement_drop: float = 3.0
+    #: a client kept waiting: x the waiting message's detector score x min(2, wait / slow_response_business_days);
+    #: or our median reply time up on the account's own baseline: x min(2, ratio / slow_response_factor)
+    slow_response: float = 2.0
 
 
 class ScoringSettings(_Section):
@@ -279,6 +285,23 @@ class ScoringSettings(_Section):
     #: list an account only when its evidence points (components before the tier/value multipliers,
     #: recency excluded) reach this: a single fresh question or a weak signal is not a reason to call
     min_score: float = Field(2.5, ge=0)
+    #: engagement (docs/scoring.md): the window a client's usual inbound and meeting cadence is measured over
+    engagement_baseline_days: int = Field(180, gt=0)
+    #: an account is "normally active" with at least this many inbound messages (or meetings) in that window
+    engagement_min_contacts: int = Field(4, ge=2)
+    #: gone quiet: no inbound mail (or meeting) for more than this x its usual gap ...
+    engagement_gap_factor: float = Field(2.0, gt=1)
+    #: ... and at least this many business days
+    engagement_min_business_days: int = Field(10, ge=0)
+    #: slow response: a client message that needs an answer (a client ask or frustration)
+    #: waited more than this many business days for any reply (mail in its thread, or a meeting) ...
+    slow_response_business_days: int = Field(3, ge=0)
+    #: ... within the last this many days; also the "recent" window of median reply times
+    slow_response_window_days: int = Field(30, gt=0)
+    #: ... or our median reply time in that window is more than this x the median of the baseline before
+    slow_response_factor: float = Field(2.0, gt=1)
+    #: replies needed on each side (recent, baseline) before medians are compared
+    slow_response_min_replies: int = Field(3, gt=0)
 
 
 class OutputSettings(_Section):
@@ -314,6 +337,32 @@ class DigestSettings(_Section):
         return read_secret(self.password_env, purpose="SMTP password of the digest")
 
 
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class AlertSettings(_Section):
+    """Same-day escalations (triage/publish/alerts.py): mailed through the [digest] SMTP settings."""
+
+    enabled: bool = False
+    #: schedule of the escalation deployment (flows/deploy.py): hourly in business hours
+    cron: str = "0 8-18 * * 1-5"
+    #: time zone of the cron and of the quiet hours
+    timezone: str = "UTC"
+    #: frustration subtypes that alert at any account
+    subtypes: list[str] = Field(default_factory=lambda: ["churn_threat", "escalation"])
+    #: other frustration alerts only at these tiers, and only when at least this intense
+    tiers: list[str] = Field(default_factory=lambda: ["strategic", "enterprise"])
+    strong_intensity: float = Field(0.8, ge=0, le=1)
+    #: only signals this fresh (hours since the message or meeting): enabling alerts on an old database
+    #: mails nobody about the past, and what waited through quiet hours still goes out
+    max_age_hours: float = Field(72.0, gt=0)
+    #: no alert mail between quiet_start and quiet_end (local time; may span midnight); held ones go
+    #: out at the first run after. Equal values: never quiet
+    quiet_start: str = Field("19:00", pattern=_HHMM)
+    quiet_end: str = Field("07:00", pattern=_HHMM)
+    subject_prefix: str = "[triage alert]"
+
+
 class FlowSettings(_Section):
     #: Prefect task runner for NLP scoring batches: threads in-process, or a Dask cluster
     task_runner: Literal["thread", "dask"] = "thread"
@@ -345,6 +394,7 @@ class Settings(BaseSettings):
     output: OutputSettings = Field(default_factory=lambda: OutputSettings())
     digest: DigestSettings = Field(default_factory=lambda: DigestSettings())
     flow: FlowSettings = Field(default_factory=lambda: FlowSettings())
+    alerts: AlertSettings = Field(default_factory=lambda: AlertSettings())
     #: where the values came from, for ``triage check-config``
     config_file: Path | None = None
 

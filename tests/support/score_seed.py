@@ -225,7 +225,7 @@ STORY_AS_OF = date(2026, 11, 20)
 
 
 def seed_story(db: Database) -> dict[str, Any]:
-    """Seed the sample's seven accounts and one unknown sender; returns the keys of interesting rows."""
+    """Seed the sample's eight accounts and one unknown sender; returns the keys of interesting rows."""
     s = Seeder(db)
     with s.batch():
         return _story(s)
@@ -288,6 +288,14 @@ def _story(s: Seeder) -> dict[str, Any]:
             12_000,
             dana,
             [("sofia.lind@evergreenfoods.example", "Sofia Lind")],
+        ),
+        (
+            "harbor",
+            "Harbor Point Shipping",
+            "smb",
+            24_000,
+            luis,
+            [("noah.fischer@harborpoint.example", "Noah Fischer")],
         ),
     ]:
         s.account(acc, name, tier=tier, arr=arr, am=am, am_email=am_email, contacts=contacts)
@@ -710,6 +718,14 @@ def _story(s: Seeder) -> dict[str, Any]:
     s.signal("ask", g, "granite", "2026-11-18 20:20", "Talk in December!", score=0.61, subtype="request")
     e0 = s.message("evergreen", "2026-11-06 09:00", direction="outbound")
     s.message("evergreen", "2026-11-09 10:00", thread=e0[1], sender="sofia.lind@evergreenfoods.example")
+
+    # harbor: a volume report every two weeks (no signals), then nothing since 19 Oct: gone quiet
+    noah = "noah.fischer@harborpoint.example"
+    for n, day in enumerate(("2026-09-07", "2026-09-21", "2026-10-05", "2026-10-19")):
+        h = s.message("harbor", f"{day} 06:40", sender=noah, subject=f"Volume report, weeks {35 + 2 * n}-{36 + 2 * n}")
+        if day == "2026-09-21":
+            s.message("harbor", f"{day} 13:10", direction="outbound", thread=h[1], sender="luis@northwind.example")
+        keys.setdefault("harbor_reports", []).append(h[0])
 
     # a sender of no known account
     k = s.message(

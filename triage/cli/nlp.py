@@ -69,6 +69,28 @@ def _print_report(report: Any, title: str) -> None:
     click.echo(f"due dates on the sanity set: {due.get('resolved_correctly', 0)}/{due.get('gold', 0)} resolved exactly")
 
 
+def _print_moved(models_dir: Path, metrics: list[dict[str, Any]]) -> None:
+    """How the development metrics moved since the last `train --with-feedback` (nothing without one)."""
+    from triage.learn.feedback import BEFORE_FILE, metrics_moved
+
+    moved = metrics_moved(models_dir, metrics)
+    if moved is None:
+        return
+    table = Table(title=f"Moved since the feedback retrain (before: {models_dir / BEFORE_FILE})")
+    for col in ("detector", "dataset", "F1 before", "F1 after", "change", "false alarms before", "after"):
+        table.add_column(col)
+    for m in moved:
+        f1 = m.get("f1", {})
+        fa = m.get("false_alarms", {})
+        table.add_row(m["detector"], m["dataset"], _f(f1.get("before")), _f(f1.get("after")),
+                      f"{f1['change']:+.3f}" if f1 else "", _f(fa.get("before")), _f(fa.get("after")))
+    _console().print(table)
+
+
+def _f(v: float | None) -> str:
+    return "" if v is None else f"{v:.3f}"
+
+
 @cli.command(
     "eval",
     epilog="""\b
@@ -96,10 +118,15 @@ def eval_cmd(ctx: Context, data_dir: Path | None, as_json: bool, no_baselines: b
     with _progress(ctx):
         report = evaluate(shared_data_dir(data_dir), Path(n.models_dir), cache_dir=n.cache_dir,
                           baselines=not no_baselines)
+    from triage.learn.feedback import metrics_moved
+
+    out = report.as_dict()
+    moved = metrics_moved(Path(n.models_dir), out["metrics"])
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
+        click.echo(json.dumps({**out, "moved_since_feedback": moved}, indent=2))
         return
     _print_report(report, f"Detectors (models in {n.models_dir})")
+    _print_moved(Path(n.models_dir), out["metrics"])
 
 
 @cli.command(
@@ -156,6 +183,8 @@ Examples:
   triage train --limit 200 --epochs 0.05 --no-eval --models-dir /tmp/smoke   # a quick smoke run
   triage train --thresholds-only         # after a rule change: thresholds, evaluation and card again
   triage train --heads-only              # the heads again on the shipped encoder (cached vectors)
+  triage train --with-feedback           # heads again + dismissed signals as negatives, done accounts'
+                                         # signals as weak positives; `triage eval` shows what moved
 
 Takes about 15-25 minutes on 2 cores (see models/MODEL_CARD.md): fine-tuning, the int8 export of the
 fine-tuned encoder, encoding every training row with it, thresholds through the real pipeline, and the
@@ -176,9 +205,13 @@ evaluation. models/ is replaced only when everything succeeded.""",
               help="Keep the trained encoder and heads; choose the thresholds again and re-evaluate (minutes).")
 @click.option("--heads-only", is_flag=True,
               help="Keep the fine-tuned encoder; fit the heads and thresholds again and re-evaluate (minutes).")
+@click.option("--with-feedback", is_flag=True,
+              help="Learn from the account managers' feedback in the database (dismissed signals as negatives, "
+                   "signals of accounts marked done as weak positives); implies --heads-only.")
 @pass_ctx
 def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode: str, rank: int, top_layers: int,
-              epochs: float, limit: int | None, no_eval: bool, thresholds_only: bool, heads_only: bool) -> None:
+              epochs: float, limit: int | None, no_eval: bool, thresholds_only: bool, heads_only: bool,
+              with_feedback: bool) -> None:
     """Fine-tune the encoder, fit the detector heads and thresholds, evaluate, write the model card."""
     from triage.learn.data import shared_data_dir
     from triage.learn.evaluate import EvalReport, Metric
@@ -186,8 +219,28 @@ def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode
 
     n = ctx.settings.nlp
     target = models_dir or Path(n.models_dir)
+    extra: tuple[Any, ...] = ()
+    if with_feedback:
+        import shutil
+
+        from triage.db import open_database
+        from triage.errors import TriageError
+        from triage.learn.feedback import BEFORE_FILE, feedback_rows
+
+        if thresholds_only:
+            raise click.UsageError("--with-feedback refits the heads: it cannot be combined with --thresholds-only")
+        fb = feedback_rows(open_database(ctx.settings, migrate_now=False))
+        if not fb.rows:
+            raise TriageError("no feedback to learn from yet: `triage dismiss` wrong signals or `triage done` accounts")
+        kinds = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in fb.per_kind.items())
+        click.echo(f"feedback: {fb.negatives} dismissed signals as negatives, {fb.weak_positives} signals of "
+                   f"accounts marked done as weak positives ({kinds})")
+        extra, heads_only = fb.rows, True
+        if (target / "metrics.json").is_file():
+            shutil.copy2(target / "metrics.json", target / BEFORE_FILE)
     options = default_options(mode=mode, rank=rank, top_layers=top_layers, epochs=epochs, limit=limit,
-                              evaluate=not no_eval, thresholds_only=thresholds_only, heads_only=heads_only)
+                              evaluate=not no_eval, thresholds_only=thresholds_only, heads_only=heads_only,
+                              extra_rows=extra)
     with _progress(ctx):
         result = train(shared_data_dir(data_dir), target, cache_dir=n.cache_dir, options=options)
     if no_eval:
@@ -195,4 +248,6 @@ def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode
         return
     report = EvalReport([Metric(**m) for m in result["metrics"]], result["extras"])
     _print_report(report, f"Trained in {result['extras'].get('train_seconds')} s")
+    if with_feedback:
+        _print_moved(target, result["metrics"])
     click.echo(f"model card: {target / 'MODEL_CARD.md'}")

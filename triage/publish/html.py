@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ import jinja2
 
 from triage.errors import OutputError
 from triage.publish.model import CallListEntry, RunInfo, UnknownSender
+from triage.publish.trend import Trend, trend_svg
 
 __all__ = ["link_label", "render_page", "safe_href", "write_page"]
 
@@ -74,8 +76,9 @@ def render_page(
     generated_at: datetime | None = None,
     heading: str = "Accounts to call today",
     show_unknown: bool = True,
+    trends: Mapping[str, Trend] | None = None,
 ) -> str:
-    """The page as a string (pure)."""
+    """The page as a string (pure). ``trends``: per account, its weekly signals chart (none: no chart)."""
     template = _env().get_template("page.html.j2")
     return template.render(
         title=f"{org_name} — accounts to call, {as_of.isoformat()}",
@@ -89,6 +92,7 @@ def render_page(
         open_asks=sum(len(e.open_asks) for e in entries),
         overdue_asks=sum(e.overdue_count for e in entries),
         generated_at=generated_at or datetime.now(UTC),
+        charts={acc: trend_svg(t) for acc, t in (trends or {}).items()},
     )
 
 

@@ -9,7 +9,7 @@ with identical ones (only the ``computed_at``/``created_at`` stamps change).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from triage.db import Database
@@ -18,12 +18,21 @@ from triage.progress import track
 from triage.score.asks import Ask, ReplyIndex, resolve_asks
 from triage.score.brief import build_brief
 from triage.score.calendar import day_end
+from triage.score.engagement import (
+    Engagement,
+    Inbound,
+    MeetingContact,
+    NeedsReply,
+    OutboundIndex,
+    measure_engagement,
+)
+from triage.score.engagement_store import write_engagement
 from triage.score.priority import AccountScore, Evidence, score_account
 from triage.score.store import ListedAccount, ScoreInputs, load_inputs, write_results
 from triage.settings import ScoringSettings, Settings
 from triage.types import ScoreReport
 
-__all__ = ["ScoreResult", "build_call_list", "compute", "rebuild_latest"]
+__all__ = ["ScoreResult", "build_call_list", "compute", "measure_all", "rebuild_latest"]
 
 log = get_logger("score")
 
@@ -33,6 +42,7 @@ class ScoreResult:
     asks: list[Ask]
     scores: list[AccountScore]
     listed: list[ListedAccount]
+    engagement: list[Engagement] = field(default_factory=list)
 
     def report(self) -> ScoreReport:
         return ScoreReport(
@@ -41,6 +51,47 @@ class ScoreResult:
             accounts_scored=len(self.scores),
             accounts_listed=len(self.listed),
         )
+
+
+def _needs_reply(inputs: ScoreInputs) -> dict[str, NeedsReply]:
+    """Per client message, its strongest counting client ask or frustration (it needs an answer).
+
+    A complaint alone does not: "we received the invoice, forwarded for payment" is a typical complaint
+    false positive on a mail that needs no reply, and an open ask or frustration is what a reply must meet."""
+    best: dict[str, NeedsReply] = {}
+    items = [
+        (a.source_key, a.signal_id, a.kind, a.score, a.sentence)
+        for a in inputs.ask_signals
+        if a.kind == "ask" and a.party == "client" and a.source_type == "email" and a.signal_id not in inputs.dismissed
+    ]
+    items += [
+        (e.source_key, e.signal_id, e.kind, e.score, e.sentence)
+        for e in inputs.evidence
+        if e.kind == "frustration" and e.source_type == "email"
+    ]
+    for key, sid, kind, score, sentence in items:
+        cur = best.get(key)
+        if cur is None or (score, cur.signal_id) > (cur.score, sid):
+            best[key] = NeedsReply(sid, kind, score, sentence)
+    return best
+
+
+def measure_all(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> dict[str, Engagement]:
+    """Engagement of every account with client mail or meetings in the window (pure)."""
+    inbound: dict[str, list[Inbound]] = defaultdict(list)
+    for m in inputs.inbound:
+        inbound[m.account_id].append(m)
+    meetings: dict[str, list[MeetingContact]] = defaultdict(list)
+    for t in inputs.activity_meetings:
+        meetings[t.account_id].append(t)
+    replies = OutboundIndex((r.thread_id, r.sent_at) for r in inputs.replies)
+    needs = _needs_reply(inputs)
+    return {
+        acc: measure_engagement(
+            acc, inbound.get(acc, []), meetings.get(acc, []), replies, needs, as_of, cfg, done_at=inputs.done.get(acc)
+        )
+        for acc in sorted((set(inbound) | set(meetings)) & set(inputs.accounts))
+    }
 
 
 def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResult:
@@ -62,6 +113,7 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
         if e.account_id in inputs.accounts:
             ev_by_account[e.account_id].append(e)
     cutoff = day_end(as_of)
+    engagement = measure_all(inputs, as_of, cfg)
     candidates = sorted(
         {acc for acc, items in ev_by_account.items() if items}
         | {
@@ -69,6 +121,7 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
             for acc, items in asks_by_account.items()
             if any(a.is_open and a.opened_at < cutoff for a in items)
         }
+        | {acc for acc, e in engagement.items() if e.drop_points > 0 or e.slow_points > 0}
     )
     scores: list[AccountScore] = []
     with track("Scoring accounts", len(candidates)) as t:
@@ -82,6 +135,7 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
                     cfg,
                     done_at=inputs.done.get(acc),
                     source_first_seen=inputs.first_seen.get,
+                    engagement=engagement.get(acc),
                 )
             )
             t.advance()
@@ -105,7 +159,7 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
         s.reasons = [replace(r, speaker=name_of(r.speaker)) for r in s.reasons]
         s.open_asks = [replace(a, asked_by=name_of(a.asked_by)) for a in s.open_asks]
         listed.append(ListedAccount(i, s, brief))
-    return ScoreResult(asks, scores, listed)
+    return ScoreResult(asks, scores, listed, list(engagement.values()))
 
 
 def build_call_list(settings: Settings, db: Database, as_of: date, run_id: str | None) -> ScoreReport:
@@ -116,6 +170,7 @@ def build_call_list(settings: Settings, db: Database, as_of: date, run_id: str |
     result = compute(inputs, as_of, cfg)
     with db.write() as con:
         write_results(con, as_of, run_id, result.asks, result.scores, result.listed)
+        write_engagement(con, as_of, run_id, result.engagement)
     report = result.report()
     log.info(
         "call list %s: %d accounts listed of %d scored; asks %d open, %d resolved",

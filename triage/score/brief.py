@@ -70,6 +70,12 @@ def build_brief(s: AccountScore, name_of: Callable[[str | None], str | None] = l
         parts.append(
             f'Acknowledge: thank {_who(buy, name_of)} for the interest: "{short_quote(buy.sentence)}"'
         )
+    elif "slow_response" in kinds and s.engagement is not None and s.engagement.waiting is not None:
+        parts.append(
+            f"Acknowledge: apologise to {name_of(s.engagement.waiting.sender) or 'the client'} for the wait"
+        )
+    elif "engagement_drop" in kinds and s.engagement is not None:
+        parts.append("Acknowledge: we have not heard from them in a while: check in on how things are going")
     elif s.open_asks:
         parts.append(
             f"Acknowledge: {len(s.open_asks)} request{'s are' if len(s.open_asks) != 1 else ' is'} "
@@ -97,6 +103,10 @@ def build_brief(s: AccountScore, name_of: Callable[[str | None], str | None] = l
     if "buying_signal" in kinds:
         what = ", ".join(t.replace("_", " ") for t in s.buying_subtypes)
         explain.append(f"the options and pricing for what they want{f' ({what})' if what else ''}")
+    if "slow_response" in kinds and not overdue:
+        explain.append("why our answers took longer than usual, and who answers them now")
+    if "engagement_drop" in kinds:
+        explain.append("ask what changed on their side (new people, other priorities, another tool)")
     if not explain and "frustration" in kinds:
         explain.append("what caused the problem and what is being done")
     if explain:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage.score.asks import Ask
+
+if TYPE_CHECKING:
+    from triage.score.engagement import Engagement
 
 __all__ = ["AccountInfo", "AccountScore", "Evidence", "Reason"]
 
@@ -90,3 +93,5 @@ class AccountScore:
     top_complaint: Evidence | None = None
     complaint_subtypes: list[str] = field(default_factory=list)
     skipped_reason: str | None = None
+    #: what the account's message metadata says (going quiet, slow answers); None when not measured
+    engagement: Engagement | None = None

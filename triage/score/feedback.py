@@ -22,7 +22,7 @@ from triage.db import Database
 from triage.errors import TriageError, UnknownAccountError, UnknownSignalError
 from triage.types import stable_id
 
-__all__ = ["Feedback", "dismiss_signal", "list_feedback", "mark_done"]
+__all__ = ["Feedback", "dismiss_signal", "list_feedback", "mark_done", "unknown_account"]
 
 _MIN_PREFIX = 6
 
@@ -58,6 +58,15 @@ def _similar(wanted: str, known: list[tuple[str, str]]) -> list[str]:
     return list(dict.fromkeys(hits))[:5]
 
 
+def unknown_account(account_id: str, known: list[tuple[str, str]]) -> UnknownAccountError:
+    """The error for an account id not in ``known`` ((id, name) pairs), suggesting similar ids."""
+    if not known:
+        return UnknownAccountError(f"unknown account {account_id!r}: no accounts loaded yet (run `triage run`)")
+    similar = _similar(account_id, known)
+    hint = f"; did you mean: {', '.join(similar)}" if similar else f"; known: {', '.join(k for k, _ in known[:10])}"
+    return UnknownAccountError(f"unknown account {account_id!r}{hint}")
+
+
 def mark_done(
     db: Database,
     account_id: str,
@@ -74,17 +83,7 @@ def mark_done(
             for r in con.execute("SELECT account_id, name FROM accounts ORDER BY account_id").fetchall()
         ]
         if account_id not in {k for k, _ in known}:
-            if not known:
-                raise UnknownAccountError(
-                    f"unknown account {account_id!r}: no accounts loaded yet (run `triage run`)"
-                )
-            similar = _similar(account_id, known)
-            hint = (
-                f"; did you mean: {', '.join(similar)}"
-                if similar
-                else f"; known: {', '.join(k for k, _ in known[:10])}"
-            )
-            raise UnknownAccountError(f"unknown account {account_id!r}{hint}")
+            raise unknown_account(account_id, known)
         fb = Feedback(
             stable_id("done", account_id, at.isoformat(), author),
             "done",

@@ -4,7 +4,7 @@ For an account, with ``cutoff`` = the end of ``as_of`` (UTC) and ``decay(d) = 0.
 for evidence ``d`` whole days old, the score is::
 
     subtotal = frustration + frustration_repetition + frustration_trend + complaints
-             + open_asks + overdue_asks + buying_signals + recency
+             + open_asks + overdue_asks + buying_signals + engagement_drop + slow_response + recency
     score    = subtotal x tier_multiplier x value_multiplier
 
 * frustration = w.frustration x sum over frustrated messages/meetings (client party, last
@@ -21,6 +21,8 @@ for evidence ``d`` whole days old, the score is::
   commitments (made in the lookback) of detector score x (1 + min(age, 20) / ask_age_scale_bd), where
   ask_age_scale_bd = ``ask_age_scale_business_days``
 * buying_signals = w.buying_signal x sum over messages/meetings with a buying signal of max score x decay
+* engagement_drop / slow_response = from message metadata (see :mod:`triage.score.engagement`):
+  a normally active account gone quiet; a client kept waiting, or our reply times up on its baseline
 * recency = w.recency x decay(age of the latest counting evidence), only when there is any
 * tier_multiplier = scoring.tier_multipliers[tier] (1.0 when unknown);
   value_multiplier = 1 + w.value x ln(1 + ARR / arr_reference)
@@ -43,6 +45,7 @@ from typing import Any
 
 from triage.score.asks import Ask
 from triage.score.calendar import day_end
+from triage.score.engagement import Engagement, drop_reason, slow_reason
 from triage.score.evidence import AccountInfo, AccountScore, Evidence, Reason
 from triage.settings import ScoringSettings
 
@@ -153,8 +156,10 @@ def score_account(
     *,
     done_at: datetime | None = None,
     source_first_seen: Callable[[str], datetime | None] = lambda _key: None,
+    engagement: Engagement | None = None,
 ) -> AccountScore:
-    """Score one account. ``evidence`` and ``asks`` are the account's, dismissed ones already removed."""
+    """Score one account. ``evidence`` and ``asks`` are the account's, dismissed ones already removed;
+    ``engagement`` is what its message metadata says (:func:`triage.score.engagement.measure_engagement`)."""
     w = cfg.weights
     cutoff = day_end(as_of)
     lookback_start = cutoff - timedelta(days=cfg.lookback_days)
@@ -270,6 +275,15 @@ def score_account(
             )
         )
 
+    # going quiet and slow answers (message metadata)
+    eng = engagement
+    comp["engagement_drop"] = eng.drop_points if eng is not None else 0.0
+    if eng is not None and eng.drop_points > 0:
+        reasons.append(drop_reason(eng, cfg))
+    comp["slow_response"] = eng.slow_points if eng is not None else 0.0
+    if eng is not None and eng.slow_points > 0:
+        reasons.append(slow_reason(eng, cfg))
+
     # recency of the latest counting evidence
     latest_at: datetime | None = None
     latest_ev: Evidence | None = None
@@ -326,9 +340,15 @@ def score_account(
             "buying_sources": len(buys),
             "complaint_sources": len(complaints),
             "done_at": done_at.isoformat() if done_at else None,
+            "silent_days": eng.silent_days if eng else None,
+            "usual_gap_days": eng.usual_gap_days if eng else None,
+            "waiting_business_days": eng.waiting_business_days if eng else None,
+            "median_reply_hours_recent": eng.median_reply_hours_recent if eng else None,
+            "median_reply_hours_baseline": eng.median_reply_hours_baseline if eng else None,
         },
     )
     skipped = "done" if done_at is not None and subtotal == 0 else None
     last_at = max((t for t in [latest_at, *(e.occurred_at for e in all_ev)] if t is not None), default=None)
     return AccountScore(account, score, components, reasons, open_all, last_at, top_frus, top_buy, subtypes,
-                        skipped_reason=skipped, top_complaint=top_comp, complaint_subtypes=comp_subtypes)
+                        skipped_reason=skipped, top_complaint=top_comp, complaint_subtypes=comp_subtypes,
+                        engagement=eng)

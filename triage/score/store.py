@@ -12,6 +12,8 @@ import pyarrow as pa
 
 from triage.score.asks import Ask, AskSignal, Meeting, Reply
 from triage.score.calendar import day_end, to_utc
+from triage.score.engagement import Inbound, MeetingContact
+from triage.score.engagement_store import load_activity
 from triage.score.priority import AccountInfo, AccountScore, Evidence
 from triage.settings import ScoringSettings
 
@@ -47,6 +49,9 @@ class ScoreInputs:
     dismissed: set[str]
     done: dict[str, datetime]
     first_seen: dict[str, datetime] = field(default_factory=dict)
+    #: client mail and meetings for engagement (going quiet, slow answers)
+    inbound: list[Inbound] = field(default_factory=list)
+    activity_meetings: list[MeetingContact] = field(default_factory=list)
 
 
 @dataclass
@@ -172,7 +177,10 @@ def load_inputs(con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSetting
             }
         finally:
             con.unregister("done_accounts")
-    return ScoreInputs(accounts, contacts, asks, evidence, replies, meetings, dismissed, done, first_seen)
+    inbound, activity = load_activity(con, as_of, cfg)
+    return ScoreInputs(
+        accounts, contacts, asks, evidence, replies, meetings, dismissed, done, first_seen, inbound, activity
+    )
 
 
 def _ts(v: datetime | None) -> datetime | None:

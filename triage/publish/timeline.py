@@ -1,0 +1,186 @@
+"""One account's history, newest first: signals, asks and their status, meetings, feedback (read-only).
+
+What ``triage account ACCOUNT`` prints. Asks come from ``asks`` (the state of the latest build: open,
+resolved, dismissed, overdue); the other signals from ``signals`` (a dismissed one is shown as such);
+meetings from ``transcripts``; ``done`` and ``dismiss`` from ``feedback``. The header says where the
+account stands on the latest list and what its engagement looks like (``v_account_engagement``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from triage.db import Database
+from triage.score.feedback import unknown_account
+
+__all__ = ["AccountTimeline", "TimelineEvent", "load_timeline"]
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime  # aware UTC
+    kind: str  # signal | ask | commitment | meeting | done | dismiss
+    title: str  # e.g. "frustration (churn threat) 0.95", "client ask: open, overdue", "meeting"
+    text: str  # the sentence, the meeting title, the note
+    who: str | None = None
+    link: str | None = None
+    id: str | None = None  # signal id, ask id, transcript key, feedback id
+    status: str | None = None  # asks: open | resolved | dismissed; signals: counts | dismissed
+
+
+@dataclass
+class AccountTimeline:
+    account_id: str
+    name: str
+    owner_am: str | None
+    tier: str | None
+    arr: float | None
+    #: the latest built list: its day, and the account's rank and score there (None: not listed)
+    as_of: date | None = None
+    rank: int | None = None
+    score: float | None = None
+    skipped_reason: str | None = None
+    engagement: dict[str, Any] | None = None
+    events: list[TimelineEvent] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        def plain(v: Any) -> Any:
+            if isinstance(v, datetime | date):
+                return v.isoformat()
+            if isinstance(v, dict):
+                return {k: plain(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [plain(x) for x in v]
+            return v
+
+        out: dict[str, Any] = plain(asdict(self))
+        return out
+
+
+def _utc(v: Any) -> datetime:
+    assert isinstance(v, datetime)
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+
+def _label(kind: str, subtype: str | None) -> str:
+    return kind.replace("_", " ") + (f" ({subtype.replace('_', ' ')})" if subtype else "")
+
+
+def load_timeline(
+    db: Database, account_id: str, *, since: date | None = None, limit: int | None = None
+) -> AccountTimeline:
+    """The account's timeline, newest first (``since``: only from that day; ``limit``: the newest n).
+
+    Raises UnknownAccountError (suggesting similar ids) for an account that is not loaded.
+    """
+    with db.read() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        known = [(r[0], r[1]) for r in con.execute("SELECT account_id, name FROM accounts ORDER BY 1").fetchall()]
+        row = con.execute(
+            "SELECT account_id, name, owner_am, tier, arr FROM accounts WHERE account_id = ?", [account_id]
+        ).fetchone()
+        if row is None:
+            lowered = {k.lower(): k for k, _ in known}
+            if account_id.lower() not in lowered:
+                raise unknown_account(account_id, known)
+            row = con.execute(
+                "SELECT account_id, name, owner_am, tier, arr FROM accounts WHERE account_id = ?",
+                [lowered[account_id.lower()]],
+            ).fetchone()
+            assert row is not None
+        tl = AccountTimeline(row[0], row[1], row[2], row[3], row[4])
+        acc = tl.account_id
+        built = con.execute("SELECT max(as_of) FROM call_list_builds").fetchone()
+        tl.as_of = built[0] if built else None
+        if tl.as_of is not None:
+            sc = con.execute(
+                "SELECT s.score, s.skipped_reason, c.rank FROM account_scores s "
+                "LEFT JOIN call_list c ON c.as_of = s.as_of AND c.account_id = s.account_id "
+                "WHERE s.as_of = ? AND s.account_id = ?",
+                [tl.as_of, acc],
+            ).fetchone()
+            if sc is not None:
+                tl.score, tl.skipped_reason, tl.rank = sc[0], sc[1], sc[2]
+            cur = con.execute("SELECT * FROM v_account_engagement WHERE account_id = ?", [acc])
+            cols = [d[0] for d in cur.description]
+            eng = cur.fetchone()
+            if eng is not None:
+                tl.engagement = {
+                    k: v for k, v in zip(cols, eng, strict=True) if k not in ("account_id", "account_name")
+                }
+
+        events: list[TimelineEvent] = []
+        asked = set()
+        for r in con.execute(
+            """SELECT ask_id, kind, text, asked_by, opened_at, status, overdue, due_date, age_business_days,
+                      resolved_at, resolved_via, link
+               FROM asks WHERE account_id = ? AND opened_at IS NOT NULL""",
+            [acc],
+        ).fetchall():
+            asked.add(r[0])
+            state = r[5] + (", overdue" if r[6] else "")
+            if r[5] == "resolved" and r[9] is not None:
+                state += f" {_utc(r[9]):%d %b} ({(r[10] or '').replace('_', ' ')})"
+            due = f", due {r[7]:%d %b}" if r[7] else ""
+            who = "client ask" if r[1] == "client_ask" else "our promise"
+            events.append(
+                TimelineEvent(
+                    _utc(r[4]),
+                    "ask" if r[1] == "client_ask" else "commitment",
+                    f"{who}: {state}{due}, {r[8]} business day{'s' if r[8] != 1 else ''}",
+                    r[2],
+                    r[3],
+                    r[11],
+                    r[0],
+                    r[5],
+                )
+            )
+        for r in con.execute(
+            """SELECT s.signal_id, s.kind, s.subtype, s.score, s.intensity, s.sentence, s.speaker,
+                      coalesce(s.occurred_at, s.created_at), s.link,
+                      EXISTS (SELECT 1 FROM feedback f WHERE f.action = 'dismiss' AND f.signal_id = s.signal_id)
+               FROM signals s WHERE s.account_id = ?""",
+            [acc],
+        ).fetchall():
+            if r[0] in asked:
+                continue
+            strength = r[4] if r[1] == "frustration" and r[4] is not None else r[3]
+            events.append(
+                TimelineEvent(
+                    _utc(r[7]),
+                    "signal",
+                    f"{_label(r[1], r[2])} {float(strength):.2f}" + (" (dismissed)" if r[9] else ""),
+                    r[5],
+                    r[6],
+                    r[8],
+                    r[0],
+                    "dismissed" if r[9] else "counts",
+                )
+            )
+        for r in con.execute(
+            """SELECT t.transcript_key, t.title, t.meeting_at, t.link, t.utterance_count,
+                      list(DISTINCT u.speaker ORDER BY u.speaker) FILTER (WHERE u.speaker IS NOT NULL)
+               FROM transcripts t LEFT JOIN utterances u USING (transcript_key)
+               WHERE t.account_id = ? AND t.meeting_at IS NOT NULL
+               GROUP BY ALL""",
+            [acc],
+        ).fetchall():
+            people = ", ".join(r[5] or [])
+            events.append(
+                TimelineEvent(_utc(r[2]), "meeting", f"meeting, {r[4]} turns", r[1] or "(untitled)", people or None,
+                              r[3], r[0])
+            )
+        for r in con.execute(
+            """SELECT feedback_id, action, reason, author, created_at, signal_id FROM feedback
+               WHERE account_id = ?""",
+            [acc],
+        ).fetchall():
+            title = "marked done" if r[1] == "done" else f"dismissed signal {r[5]}"
+            events.append(TimelineEvent(_utc(r[4]), r[1], title, r[2] or "", r[3], None, r[0]))
+    if since is not None:
+        events = [e for e in events if e.at.date() >= since]
+    events.sort(key=lambda e: (e.at, e.kind, e.id or ""), reverse=True)
+    tl.events = events[:limit] if limit is not None else events
+    return tl
