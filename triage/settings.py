@@ -51,13 +51,18 @@ __all__ = [
     "SourcesSettings",
     "TranscriptSettings",
     "load_settings",
+    "read_encryption_key",
     "read_secret",
     "sample_data_dir",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
-_SECRET_KEYS = frozenset({"password", "token", "oauth2_token", "secret", "smtp_password", "api_key"})
+#: shortest database encryption key accepted (DuckDB derives the AES key from any string)
+MIN_KEY_CHARS = 16
+_SECRET_KEYS = frozenset(
+    {"password", "token", "oauth2_token", "secret", "smtp_password", "api_key", "encryption_key"}
+)
 
 
 def sample_data_dir() -> Path:
@@ -78,6 +83,17 @@ def read_secret(env_var: str, *, purpose: str) -> SecretStr:
         raise ConfigError(f"environment variable {env_var} is not set (it holds the {purpose})")
     register_secret(value)
     return SecretStr(value)
+
+
+def read_encryption_key(env_var: str) -> SecretStr:
+    """The database encryption key held by ``env_var`` (registered for redaction), or ConfigError."""
+    key = read_secret(env_var, purpose="database encryption key")
+    if len(key.get_secret_value()) < MIN_KEY_CHARS:
+        raise ConfigError(
+            f"the database encryption key in {env_var} is shorter than {MIN_KEY_CHARS} characters; "
+            "make one with `openssl rand -base64 32`"
+        )
+    return key
 
 
 class _Section(BaseModel):
@@ -102,6 +118,13 @@ class DatabaseSettings(_Section):
     lock_timeout_seconds: float = Field(600.0, gt=0)
     retry_initial_seconds: float = Field(0.1, gt=0)
     retry_max_seconds: float = Field(5.0, gt=0)
+    #: the environment variable holding the key the file is encrypted with (AES-256-GCM, DuckDB's own
+    #: encryption); unset = a plain file. Every process that opens the file needs the variable set.
+    encryption_key_env: str | None = None
+
+    def encryption_key(self) -> SecretStr | None:
+        """The key from the environment (registered for redaction), None when the file is plain."""
+        return read_encryption_key(self.encryption_key_env) if self.encryption_key_env else None
 
 
 class LocalSourceSettings(_Section):
