@@ -1,4 +1,4 @@
-"""Privacy commands: ``db encrypt`` (docs/privacy.md)."""
+"""Privacy commands: ``db encrypt``, ``forget`` (docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -45,4 +45,49 @@ def encrypt(ctx: Context) -> None:
         f"encrypted {report.path}: {len(report.tables)} tables, {report.views} views, "
         f"{report.bytes_before:,} -> {report.bytes_after:,} bytes; the plain file was overwritten and removed"
     )
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  triage forget priya.shah@acme-logistics.example --dry-run   # what would go, per table
+  triage forget priya.shah@acme-logistics.example             # erase her, for good
+  triage forget --account acme --dry-run
+Removes the person's mail (from, to, cc or mentioning the address), their meeting turns (by the
+speaker names of the address), signals, asks, feedback and quarantine rows; rebuilds the lists that
+quoted them; rewrites the database file so no byte stays; records the erasure (salted hash, no
+address) and keeps the address out of every later sync. Remove them from the accounts file too.""",
+)
+@click.argument("address", required=False)
+@click.option("--account", "account", metavar="ID", help="Erase a whole account instead of one person.")
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed (nothing changes).")
+@click.option("--author", help="Who asked for it / ran it (default: the current user).")
+@pass_ctx
+def forget(ctx: Context, address: str | None, account: str | None, dry_run: bool, author: str | None) -> None:
+    """Erase everything of one person (ADDRESS) or one account (--account ID); GDPR art. 17 / CCPA."""
+    from triage.cli.outputs import _author
+    from triage.db import open_database
+    from triage.privacy.forget import forget as do_forget
+
+    if (address is None) == (account is None):
+        raise click.UsageError("give an ADDRESS or --account ID (one of them)")
+    db = open_database(ctx.settings)
+    result = do_forget(ctx.settings, db, address=address, account=account, dry_run=dry_run,
+                       author=_author(author))
+    for table, n in result.counts.items():
+        if n:
+            click.echo(f"{table:<20} {n:>8,}")
+    who = "the address" if address else f"account {account}"
+    if dry_run:
+        click.echo(f"dry run: {result.total:,} rows of {who} would be removed; nothing changed")
+        return
+    click.echo(f"erased {result.total:,} rows of {who} (erasure {result.erasure_id}); "
+               "it stays out of later syncs")
+    if result.rebuilt_days:
+        click.echo(f"rebuilt the call list of {', '.join(d.isoformat() for d in result.rebuilt_days)}")
+    if result.bytes_before:
+        click.echo(f"rewrote the database file: {result.bytes_before:,} -> {result.bytes_after:,} bytes")
+    if result.in_accounts_file or account:
+        click.echo("remove them from the accounts file (org.accounts_file) too; until then the loader skips "
+                   "them", err=True)
 
