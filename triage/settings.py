@@ -45,6 +45,7 @@ __all__ = [
     "OrgSettings",
     "OutputSettings",
     "ParseSettings",
+    "RetentionSettings",
     "ScoringSettings",
     "ScoringWeights",
     "Settings",
@@ -337,6 +338,19 @@ class DigestSettings(_Section):
         return read_secret(self.password_env, purpose="SMTP password of the digest")
 
 
+class RetentionSettings(_Section):
+    """How long client data is kept (docs/privacy.md); applied after each nightly run and by `triage purge`."""
+
+    #: days the raw bytes are kept: mail as received (raw_messages.raw, messages.body_text) and meeting
+    #: text (utterances.text); 0 = forever. The list and the account history do not need them.
+    raw_days: int = Field(0, ge=0)
+    #: days derived rows are kept: signals with their evidence sentence, asks, meeting turns, messages'
+    #: new text, call lists of older days; 0 = forever. At least the scoring window when set.
+    derived_days: int = Field(0, ge=0)
+    #: rewrite the database file after a purge that removed anything, so no freed block keeps old bytes
+    compact: bool = True
+
+
 class FlowSettings(_Section):
     #: Prefect task runner for NLP scoring batches: threads in-process, or a Dask cluster
     task_runner: Literal["thread", "dask"] = "thread"
@@ -368,6 +382,7 @@ class Settings(BaseSettings):
     output: OutputSettings = Field(default_factory=lambda: OutputSettings())
     digest: DigestSettings = Field(default_factory=lambda: DigestSettings())
     flow: FlowSettings = Field(default_factory=lambda: FlowSettings())
+    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     #: where the values came from, for ``triage check-config``
     config_file: Path | None = None
 
@@ -382,6 +397,18 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # the TOML data is passed as init kwargs; the environment must win over it
         return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _retention_keeps_the_scoring_window(self) -> Settings:
+        s = self.scoring
+        window = max(s.lookback_days, s.trend_days + s.baseline_days)
+        if 0 < self.retention.derived_days < window:
+            raise ValueError(
+                f"retention.derived_days = {self.retention.derived_days} is shorter than the scoring window "
+                f"({window} days: scoring.lookback_days, trend_days + baseline_days); the list would lose "
+                f"evidence it still counts. Use 0 (forever) or at least {window}"
+            )
+        return self
 
 
 def sample_defaults() -> dict[str, Any]:

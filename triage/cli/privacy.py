@@ -1,4 +1,4 @@
-"""Privacy commands: ``db encrypt``, ``forget`` (docs/privacy.md)."""
+"""Privacy commands: ``db encrypt``, ``forget``, ``purge`` (docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -91,3 +91,40 @@ def forget(ctx: Context, address: str | None, account: str | None, dry_run: bool
         click.echo("remove them from the accounts file (org.accounts_file) too; until then the loader skips "
                    "them", err=True)
 
+
+@cli.command(
+    epilog="""\b
+Examples:
+  triage purge --dry-run                  # what the [retention] windows remove today, per table
+  triage purge                            # remove it now (the nightly run does this at its end)
+  triage purge --as-of 2027-03-01 --dry-run
+Windows: [retention] raw_days (mail as received, meeting text) and derived_days (signals, asks,
+meeting turns, old lists); 0 = forever. Purged messages are never fetched again.""",
+)
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Day the ages count from (default: today).")
+@click.option("--dry-run", is_flag=True, help="Only count what would go (nothing changes).")
+@pass_ctx
+def purge(ctx: Context, as_of: object, dry_run: bool) -> None:
+    """Apply the retention windows: drop raw bytes and derived rows older than configured."""
+    from datetime import date
+
+    from triage.db import open_database
+    from triage.privacy.retention import purge as do_purge
+
+    cfg = ctx.settings.retention
+    if not cfg.raw_days and not cfg.derived_days:
+        raise ConfigError("no retention window is set: [retention] raw_days and derived_days are 0 (keep forever)")
+    day = as_of.date() if as_of is not None else date.today()  # type: ignore[attr-defined]
+    result = do_purge(ctx.settings, open_database(ctx.settings), day, dry_run=dry_run)
+    for what, n in result.counts.items():
+        click.echo(f"{what:<22} {n:>8,}")
+    windows = ", ".join(
+        f"{name} before {cut.date().isoformat()}"
+        for name, cut in (("raw", result.raw_cutoff), ("derived", result.derived_cutoff)) if cut is not None
+    )
+    if dry_run:
+        click.echo(f"dry run as of {day.isoformat()} ({windows}): {result.total:,} rows would change; nothing changed")
+        return
+    click.echo(f"purged as of {day.isoformat()} ({windows}): {result.total:,} rows")
+    if result.bytes_before:
+        click.echo(f"rewrote the database file: {result.bytes_before:,} -> {result.bytes_after:,} bytes")
