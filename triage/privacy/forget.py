@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -61,7 +61,7 @@ class _DryRun(Exception):
     """Control flow: roll the erasure's transaction back (a dry run)."""
 
 
-def _register(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[object]]) -> None:
+def _register(con: duckdb.DuckDBPyConnection, name: str, columns: Mapping[str, Sequence[object]]) -> None:
     con.register(name, pa.table({k: pa.array(v, pa.int64() if k == "seq" else pa.string())
                                  for k, v in columns.items()}))
 
@@ -110,7 +110,9 @@ def _values(items: Iterable[str]) -> list[str]:
     return sorted(items) or ["\x00"]
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
+def _count(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | Mapping[str, object] | None = None
+) -> int:
     row = con.execute(sql, params or []).fetchone()
     return int(row[0]) if row else 0
 
