@@ -114,7 +114,7 @@ def test_db_encrypt_copies_verifies_swaps_and_leaves_nothing_plain(
         after = {
             t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
             for (t,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'triage' ORDER BY 1"
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
             ).fetchall()
         }
         assert con.execute("SELECT reason FROM feedback").fetchone() == (

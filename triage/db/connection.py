@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from triage.db.crypto import attach_encrypted, open_error
+from triage.db.crypto import attach_encrypted, detach, open_error
 from triage.errors import DatabaseError, DatabaseLockedError
 from triage.log import get_logger
 
@@ -113,6 +113,12 @@ class Database:
             except duckdb.Error as e:
                 raise open_error(self.path, e, self.encryption_key_env) from e
 
+    def _close(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self.encryption_key_env:
+            detach(con)
+        else:
+            con.close()
+
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write phase: open read-write, BEGIN, yield, COMMIT (ROLLBACK on error), close."""
@@ -131,7 +137,7 @@ class Database:
             except duckdb.Error as e:
                 raise DatabaseError(f"write to {self.path} failed: {e}") from e
             finally:
-                con.close()
+                self._close(con)
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -148,4 +154,4 @@ class Database:
             except duckdb.Error as e:
                 raise DatabaseError(f"read from {self.path} failed: {e}") from e
             finally:
-                con.close()
+                self._close(con)

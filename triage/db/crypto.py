@@ -10,7 +10,10 @@ directory, no auto-install.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import itertools
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -20,9 +23,9 @@ from triage.errors import DatabaseError, DatabaseKeyError
 from triage.log import redact
 from triage.settings import read_encryption_key
 
-__all__ = ["ALIAS", "attach_encrypted", "httpfs_extension", "is_encrypted", "open_error"]
+__all__ = ["ALIAS", "attach_encrypted", "detach", "httpfs_extension", "is_encrypted", "open_error"]
 
-#: the catalog name of the attached file inside each connection (``USE``d: SQL needs no prefix)
+#: the catalog name prefix of the attached file in each connection (``USE``d: SQL needs no prefix)
 ALIAS = "triage"
 _WHEEL = "duckdb-ext-httpfs"
 
@@ -46,25 +49,55 @@ def httpfs_extension() -> Path:
     )
 
 
+_HUB: duckdb.DuckDBPyConnection | None = None
+_HUB_LOCK = threading.Lock()
+_ALIASES = itertools.count(1)
+
+
+def _hub() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process with httpfs loaded once (LOAD costs ~0.25 s per instance; with
+    it, attaching an encrypted file takes ~0.03 s, against ~2.5 s on DuckDB's built-in read-only crypto)."""
+    global _HUB
+    with _HUB_LOCK:
+        if _HUB is None:
+            hub = duckdb.connect(":memory:")
+            hub.execute(f"LOAD '{httpfs_extension()}'")
+            # spilled intermediate results hold row data too
+            hub.execute("SET temp_file_encryption = true")
+            _HUB = hub
+        return _HUB
+
+
 def attach_encrypted(path: Path, key_env: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with ``path`` attached encrypted as the default catalog.
+    """A connection (a cursor of the process's in-memory DuckDB) with ``path`` attached encrypted as its
+    default catalog; give it back with :func:`detach`, which releases the file.
 
     The key is read from ``key_env`` (ConfigError when unset or too short) and passed as a parameter.
     """
     key = read_encryption_key(key_env)
-    con = duckdb.connect(":memory:")
+    con = _hub().cursor()
+    alias = f"{ALIAS}_{next(_ALIASES)}"
     try:
-        if not read_only:
-            con.execute(f"LOAD '{httpfs_extension()}'")
         options = "ENCRYPTION_KEY ?, READ_ONLY" if read_only else "ENCRYPTION_KEY ?"
-        con.execute(f"ATTACH '{_sql_str(path)}' AS {ALIAS} ({options})", [key.get_secret_value()])
-        con.execute(f"USE {ALIAS}")
-        # spilled intermediate results hold row data too
-        con.execute("SET temp_file_encryption = true")
+        con.execute(f"ATTACH '{_sql_str(path)}' AS {alias} ({options})", [key.get_secret_value()])
+        con.execute(f"USE {alias}")
     except BaseException:
         con.close()
         raise
     return con
+
+
+def detach(con: duckdb.DuckDBPyConnection) -> None:
+    """Release the file attached by :func:`attach_encrypted` (DETACH: checkpoint, unlock) and close."""
+    try:
+        with contextlib.suppress(duckdb.Error):  # a phase that failed mid-transaction: end it first
+            con.execute("ROLLBACK")
+        row = con.execute("SELECT current_database()").fetchone()
+        con.execute("USE memory")
+        if row and str(row[0]).startswith(f"{ALIAS}_"):
+            con.execute(f"DETACH {row[0]}")
+    finally:
+        con.close()
 
 
 def _sql_str(path: Path) -> str:
