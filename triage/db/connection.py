@@ -8,12 +8,12 @@ read-only connection only delays the run, it never fails it or loses data.
 
 Readers (``triage list``, ops) open read-only and can run side by side.
 
-Encryption at rest: with ``encryption_key_env`` set, every connection is an in-memory DuckDB that
-ATTACHes the file with that key (AES-256-GCM; the WAL and temporary files are encrypted too) and
-makes it the default catalog, so the SQL of every phase is unchanged. The key is passed as a
-statement parameter (it never appears in SQL text) and registered for log redaction. Writing needs
-the OpenSSL crypto of the ``httpfs`` extension, loaded from the ``duckdb-ext-httpfs`` wheel
-(:mod:`triage.db.crypto`, no network); reading works with DuckDB's built-in crypto.
+Encryption at rest: with ``encryption_key_env`` set, every phase takes a cursor of the process's one
+in-memory DuckDB (httpfs loaded once), ATTACHes the file with that key (AES-256-GCM; the WAL and
+temporary files are encrypted too), makes it the default catalog (so the SQL of every phase is
+unchanged) and DETACHes it at the end. The key is passed as a statement parameter (it never appears
+in SQL text) and registered for log redaction. The OpenSSL crypto of the ``httpfs`` extension comes
+from the ``duckdb-ext-httpfs`` wheel (:mod:`triage.db.crypto`, no network).
 """
 
 from __future__ import annotations
