@@ -10,6 +10,7 @@ Then re-run with no new mail and record that too.
     python bench/bench_e2e.py --sizes 1000      # just one size
     python bench/bench_e2e.py --prefect-api URL # against a running `prefect server start`
     python bench/bench_e2e.py --sizes 10000 --code /work/v1 --label v1   # another checkout's code, same corpus
+    python bench/bench_e2e.py --sizes 10000 --reuse-corpus --encrypt --label encrypted   # encryption at rest
 
 Writes bench/out/e2e.json and prints a markdown table for BENCHMARKS.md.
 """
@@ -45,6 +46,11 @@ def _tree_rss(proc: psutil.Process) -> int:
         with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
     return total
+
+
+def db_bytes(config: Path) -> int:
+    """Size of the run's DuckDB file(s) next to the corpus config (the file and any WAL)."""
+    return sum(f.stat().st_size for f in config.parent.glob("triage.duckdb*"))
 
 
 def timed_run(config: Path, summary: Path, env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
@@ -91,6 +97,7 @@ def timed_run(config: Path, summary: Path, env: dict[str, str], cwd: Path | None
         "prefect_overhead_s": round(wall - s["duration_s"], 2),
         "peak_rss_mb": round(peak / 2**20),
         "stage_seconds": s["stage_seconds"],
+        "db_bytes": db_bytes(config),
         "counts": {
             k: s[k]
             for k in ("fetched", "parsed", "transcripts", "quarantined", "sentences", "signals", "accounts_listed")
@@ -110,6 +117,8 @@ def main() -> None:
     ap.add_argument("--code", type=Path, help="run the triage package of this checkout (e.g. the commit before)")
     ap.add_argument("--label", default="current", help="name of this code in the results (e2e-LABEL.json)")
     ap.add_argument("--reuse-corpus", action="store_true", help="keep an existing corpus (its database is removed)")
+    ap.add_argument("--encrypt", action="store_true",
+                    help="write the database encrypted ([database] encryption_key_env, a random key per run)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -119,6 +128,11 @@ def main() -> None:
         env["PREFECT_API_URL"] = args.prefect_api
     if args.code:
         env["PYTHONPATH"] = str(args.code.resolve())
+    if args.encrypt:
+        import secrets
+
+        env["TRIAGE_BENCH_DB_KEY"] = secrets.token_urlsafe(32)
+        env["TRIAGE_DATABASE__ENCRYPTION_KEY_ENV"] = "TRIAGE_BENCH_DB_KEY"
     from triage.learn.card import cpu_name
 
     results: dict[str, Any] = {
@@ -127,6 +141,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "prefect": "api " + args.prefect_api if args.prefect_api else "ephemeral server (started by each run)",
+        "encrypted": args.encrypt,
         "runs": [],
     }
     for n in args.sizes:
@@ -146,15 +161,15 @@ def main() -> None:
     (args.out / f"e2e-{args.label}.json").write_text(json.dumps(results, indent=2))
     print(
         "\n| emails | transcripts | first run wall | of which Prefect start | ingest | parse | detect | score "
-        "| publish | peak RSS | re-run (no new mail) |"
+        "| publish | peak RSS | re-run (no new mail) | DuckDB file |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results["runs"]:
         f, a, st = r["first"], r["rerun_no_new_mail"], r["first"]["stage_seconds"]
         print(
             f"| {r['emails']:,} | {r['transcripts']} | {f['wall_s']:.1f} s | {f['prefect_overhead_s']:.1f} s | "
             + " | ".join(f"{st.get(k, 0):.1f} s" for k in ("ingest", "parse", "detect", "score", "publish"))
-            + f" | {f['peak_rss_mb']} MB | {a['wall_s']:.1f} s |"
+            + f" | {f['peak_rss_mb']} MB | {a['wall_s']:.1f} s | {a['db_bytes'] / 2**20:.1f} MiB |"
         )
 
 

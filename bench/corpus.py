@@ -321,7 +321,8 @@ if __name__ == "__main__":
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    ap = argparse.ArgumentParser(description="How realistic a built corpus is: python bench/corpus.py bench/out/corpus-10000")
+    ap = argparse.ArgumentParser(description="How realistic a built corpus is "
+                                 "(python bench/corpus.py bench/out/corpus-10000)")
     ap.add_argument("root", type=Path)
     ap.add_argument("--shared-data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     a = ap.parse_args()

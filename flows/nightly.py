@@ -90,6 +90,13 @@ def publish_outputs(settings: Settings, db: Database, as_of: date) -> PublishRep
     return publish.publish(settings, db, as_of)
 
 
+@task(cache_policy=NO_CACHE)
+def apply_retention(settings: Settings, db: Database, as_of: date) -> dict[str, int]:
+    from triage.privacy.retention import purge
+
+    return purge(settings, db, as_of).counts
+
+
 @flow(name="nightly_triage", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
 def nightly_triage(config_path: str | None = None, as_of: date | None = None) -> dict[str, Any]:
     """Pull new mail and transcripts, detect signals, and publish today's call list."""
@@ -131,6 +138,9 @@ def nightly_triage(config_path: str | None = None, as_of: date | None = None) ->
             out = publish_outputs(settings, db, day)
             run.summary.html_path = out.html_path
             run.summary.digests_sent = out.digests_sent
+        if settings.retention.raw_days or settings.retention.derived_days:
+            with run.stage("retention"):
+                apply_retention(settings, db, day)
     except BaseException as e:
         run.finish(error=e)
         raise

@@ -67,7 +67,7 @@ def test_config_path_from_environment(monkeypatch: pytest.MonkeyPatch, write_con
     [
         ("[database\npath=1", "is not valid TOML"),
         ("[databse]\npath = 'x'", "databse: unknown key (valid keys: alerts, config_file, database, digest,"),
-        ("[database]\npaht = 'x'", "database.paht: unknown key (valid keys: lock_timeout_seconds, path,"),
+        ("[database]\npaht = 'x'", "database.paht: unknown key (valid keys: encryption_key_env, lock_timeout_seconds,"),
         ("[nlp]\nencoder_backend = 'gpu'", "nlp.encoder_backend: Input should be 'onnx' or 'torch', got 'gpu'"),
         ("[scoring]\nmax_accounts = 0", "scoring.max_accounts: Input should be greater than 0"),
         (

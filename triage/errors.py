@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "ConnectionLostError",
     "DatabaseError",
+    "DatabaseKeyError",
     "DatabaseLockedError",
     "DetectorError",
     "IngestError",
@@ -40,6 +41,13 @@ class ConfigError(TriageError):
 
 class DatabaseError(TriageError):
     """DuckDB could not be opened, migrated or written."""
+
+
+class DatabaseKeyError(DatabaseError):
+    """The database file and the configured encryption key do not match (wrong, missing or needless key).
+    The message never contains the key."""
+
+    exit_code = 2
 
 
 class DatabaseLockedError(DatabaseError):

@@ -46,19 +46,25 @@ __all__ = [
     "OrgSettings",
     "OutputSettings",
     "ParseSettings",
+    "RetentionSettings",
     "ScoringSettings",
     "ScoringWeights",
     "Settings",
     "SourcesSettings",
     "TranscriptSettings",
     "load_settings",
+    "read_encryption_key",
     "read_secret",
     "sample_data_dir",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
-_SECRET_KEYS = frozenset({"password", "token", "oauth2_token", "secret", "smtp_password", "api_key"})
+#: shortest database encryption key accepted (DuckDB derives the AES key from any string)
+MIN_KEY_CHARS = 16
+_SECRET_KEYS = frozenset(
+    {"password", "token", "oauth2_token", "secret", "smtp_password", "api_key", "encryption_key"}
+)
 
 
 def sample_data_dir() -> Path:
@@ -79,6 +85,17 @@ def read_secret(env_var: str, *, purpose: str) -> SecretStr:
         raise ConfigError(f"environment variable {env_var} is not set (it holds the {purpose})")
     register_secret(value)
     return SecretStr(value)
+
+
+def read_encryption_key(env_var: str) -> SecretStr:
+    """The database encryption key held by ``env_var`` (registered for redaction), or ConfigError."""
+    key = read_secret(env_var, purpose="database encryption key")
+    if len(key.get_secret_value()) < MIN_KEY_CHARS:
+        raise ConfigError(
+            f"the database encryption key in {env_var} is shorter than {MIN_KEY_CHARS} characters; "
+            "make one with `openssl rand -base64 32`"
+        )
+    return key
 
 
 class _Section(BaseModel):
@@ -103,6 +120,13 @@ class DatabaseSettings(_Section):
     lock_timeout_seconds: float = Field(600.0, gt=0)
     retry_initial_seconds: float = Field(0.1, gt=0)
     retry_max_seconds: float = Field(5.0, gt=0)
+    #: the environment variable holding the key the file is encrypted with (AES-256-GCM, DuckDB's own
+    #: encryption); unset = a plain file. Every process that opens the file needs the variable set.
+    encryption_key_env: str | None = None
+
+    def encryption_key(self) -> SecretStr | None:
+        """The key from the environment (registered for redaction), None when the file is plain."""
+        return read_encryption_key(self.encryption_key_env) if self.encryption_key_env else None
 
 
 class LocalSourceSettings(_Section):
@@ -363,6 +387,19 @@ class AlertSettings(_Section):
     subject_prefix: str = "[triage alert]"
 
 
+class RetentionSettings(_Section):
+    """How long client data is kept (docs/privacy.md); applied after each nightly run and by `triage purge`."""
+
+    #: days the raw bytes are kept: mail as received (raw_messages.raw, messages.body_text) and meeting
+    #: text (utterances.text); 0 = forever. The list and the account history do not need them.
+    raw_days: int = Field(0, ge=0)
+    #: days derived rows are kept: signals with their evidence sentence, asks, meeting turns, messages'
+    #: new text, call lists of older days; 0 = forever. At least the scoring window when set.
+    derived_days: int = Field(0, ge=0)
+    #: rewrite the database file after a purge that removed anything, so no freed block keeps old bytes
+    compact: bool = True
+
+
 class FlowSettings(_Section):
     #: Prefect task runner for NLP scoring batches: threads in-process, or a Dask cluster
     task_runner: Literal["thread", "dask"] = "thread"
@@ -395,6 +432,7 @@ class Settings(BaseSettings):
     digest: DigestSettings = Field(default_factory=lambda: DigestSettings())
     flow: FlowSettings = Field(default_factory=lambda: FlowSettings())
     alerts: AlertSettings = Field(default_factory=lambda: AlertSettings())
+    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     #: where the values came from, for ``triage check-config``
     config_file: Path | None = None
 
@@ -409,6 +447,18 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # the TOML data is passed as init kwargs; the environment must win over it
         return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _retention_keeps_the_scoring_window(self) -> Settings:
+        s = self.scoring
+        window = max(s.lookback_days, s.trend_days + s.baseline_days)
+        if 0 < self.retention.derived_days < window:
+            raise ValueError(
+                f"retention.derived_days = {self.retention.derived_days} is shorter than the scoring window "
+                f"({window} days: scoring.lookback_days, trend_days + baseline_days); the list would lose "
+                f"evidence it still counts. Use 0 (forever) or at least {window}"
+            )
+        return self
 
 
 def sample_defaults() -> dict[str, Any]:

@@ -41,6 +41,7 @@ class IngestReport:
     already_known: int = 0  # seen before (other folder, re-run, UIDVALIDITY resync)
     quarantined: int = 0
     folders: int = 0
+    suppressed: int = 0  # not stored: on the suppression list (erased with `triage forget`)
 
 
 @dataclass

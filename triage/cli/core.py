@@ -129,6 +129,7 @@ def check_config(ctx: Context, path: Path | None, secrets: bool) -> None:
             src.oauth2_token() if src.oauth2_token_env else src.password()
         if settings.digest.enabled:
             settings.digest.password()
+        settings.database.encryption_key()
     origin = settings.config_file or "embedded defaults (bundled sample)"
     click.echo(f"config OK: {origin} ({accounts} account(s))")
     click.echo(

@@ -222,24 +222,28 @@ def dismiss(ctx: Context, signal_id: str, reason: str, author: str | None, no_re
 @cli.command(
     epilog="""\b
 Examples:
-  triage html                          # write output.html_path for the latest list
-  triage html /srv/www/today.html      # write it there
-  triage html -o /srv/www/today.html --as-of 2026-11-20""",
+  triage html --am dana                # only Dana's accounts -> triage-today-dana-whitfield.html
+  triage html --am luis@northwind.example /srv/www/luis/today.html
+  triage html                          # ALL accounts: the manager / ops view, on purpose
+  triage html -o /srv/www/today.html --as-of 2026-11-20
+Each AM needs to see only their accounts: give AMs their --am page (or the digest); keep the
+all-accounts page for managers and ops.""",
 )
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--as-of", type=_DATE, help="Day of the list (default: the latest built).")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Where to write (same as PATH; default: output.html_path)."
 )
+@click.option("--am", help="Only this AM's accounts (name or e-mail; must match one AM); no unknown senders.")
 @pass_ctx
-def html(ctx: Context, path: str | None, as_of: datetime | None, output: str | None) -> None:
+def html(ctx: Context, path: str | None, as_of: datetime | None, output: str | None, am: str | None) -> None:
     """Write the self-contained HTML page to PATH (inline CSS, no scripts, no external assets)."""
     from triage.publish import write_html
 
     if path and output and path != output:
         raise click.UsageError(f"two places to write: PATH {path!r} and --output {output!r}; give one")
     db = _db(ctx)
-    click.echo(write_html(ctx.settings, db, _day(db, as_of), path or output))
+    click.echo(write_html(ctx.settings, db, _day(db, as_of), path or output, am=am))
 
 
 @cli.command(

@@ -24,6 +24,7 @@ def open_database(settings: Settings, *, migrate_now: bool = True) -> Database:
         lock_timeout_seconds=cfg.lock_timeout_seconds,
         retry_initial_seconds=cfg.retry_initial_seconds,
         retry_max_seconds=cfg.retry_max_seconds,
+        encryption_key_env=cfg.encryption_key_env,
     )
     if migrate_now:
         migrate(db)

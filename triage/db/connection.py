@@ -7,6 +7,13 @@ retries with exponential backoff (capped) until ``lock_timeout_seconds``, so an 
 read-only connection only delays the run, it never fails it or loses data.
 
 Readers (``triage list``, ops) open read-only and can run side by side.
+
+Encryption at rest: with ``encryption_key_env`` set, every phase takes a cursor of the process's one
+in-memory DuckDB (httpfs loaded once), ATTACHes the file with that key (AES-256-GCM; the WAL and
+temporary files are encrypted too), makes it the default catalog (so the SQL of every phase is
+unchanged) and DETACHes it at the end. The key is passed as a statement parameter (it never appears
+in SQL text) and registered for log redaction. The OpenSSL crypto of the ``httpfs`` extension comes
+from the ``duckdb-ext-httpfs`` wheel (:mod:`triage.db.crypto`, no network).
 """
 
 from __future__ import annotations
@@ -20,14 +27,29 @@ from pathlib import Path
 
 import duckdb
 
+from triage.db.crypto import attach_encrypted, detach, open_error
 from triage.errors import DatabaseError, DatabaseLockedError
 from triage.log import get_logger
 
-__all__ = ["Database"]
+__all__ = ["Database", "file_lock"]
 
 log = get_logger("db")
 
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked", "resource temporarily")
+
+# one lock per file and process: two Database objects on the same file never open it at once (DuckDB
+# refuses a second read-write/read-only mix, or a second ATTACH, of one file in one process)
+_FILE_LOCKS: dict[str, threading.RLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def file_lock(path: Path) -> threading.RLock:
+    key = str(path.resolve())
+    with _FILE_LOCKS_GUARD:
+        lock = _FILE_LOCKS.get(key)
+        if lock is None:
+            lock = _FILE_LOCKS[key] = threading.RLock()
+        return lock
 
 
 def _is_lock_error(err: BaseException) -> bool:
@@ -46,13 +68,16 @@ class Database:
         retry_initial_seconds: float = 0.1,
         retry_max_seconds: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
+        encryption_key_env: str | None = None,
     ) -> None:
         self.path = Path(path)
+        #: the environment variable holding the key (None: a plain file); read at every open, never kept
+        self.encryption_key_env = encryption_key_env
         self.lock_timeout_seconds = lock_timeout_seconds
         self.retry_initial_seconds = retry_initial_seconds
         self.retry_max_seconds = retry_max_seconds
         self._sleep = sleep
-        self._write_lock = threading.RLock()
+        self._write_lock = file_lock(self.path)
         #: how many times opening had to wait for another process (for the run summary and tests)
         self.lock_waits = 0
 
@@ -63,13 +88,16 @@ class Database:
         while True:
             attempt += 1
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
+                if self.encryption_key_env:
+                    con = attach_encrypted(self.path, self.encryption_key_env, read_only=read_only)
+                else:
+                    con = duckdb.connect(str(self.path), read_only=read_only)
                 # no progress bars on stdout from long statements: the terminal belongs to the CLI
                 con.execute("SET enable_progress_bar = false")
                 return con
             except (duckdb.IOException, duckdb.ConnectionException) as e:
                 if not _is_lock_error(e):
-                    raise DatabaseError(f"cannot open {self.path}: {e}") from e
+                    raise open_error(self.path, e, self.encryption_key_env) from e
                 now = time.monotonic()
                 if now >= deadline:
                     raise DatabaseLockedError(
@@ -83,7 +111,13 @@ class Database:
                 self._sleep(min(delay * (0.5 + random.random()), max(0.0, deadline - now)))
                 delay = min(delay * 2, self.retry_max_seconds)
             except duckdb.Error as e:
-                raise DatabaseError(f"cannot open {self.path}: {e}") from e
+                raise open_error(self.path, e, self.encryption_key_env) from e
+
+    def _close(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self.encryption_key_env:
+            detach(con)
+        else:
+            con.close()
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -103,7 +137,7 @@ class Database:
             except duckdb.Error as e:
                 raise DatabaseError(f"write to {self.path} failed: {e}") from e
             finally:
-                con.close()
+                self._close(con)
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -120,4 +154,4 @@ class Database:
             except duckdb.Error as e:
                 raise DatabaseError(f"read from {self.path} failed: {e}") from e
             finally:
-                con.close()
+                self._close(con)

@@ -5,7 +5,7 @@ in name order, each in its own transaction together with its row in ``schema_mig
 migration that has been applied is never re-run; a failing one leaves the database as it was.
 
 Numbering ranges by area keep parallel work apart: 0001-0009 core, 0010-0019 ingest,
-0020-0029 parse, 0030-0039 detect, 0040-0049 score/publish, 0050-0059 ops.
+0020-0029 parse, 0030-0039 detect, 0040-0049 score/publish, 0050-0059 ops, 0070-0079 privacy.
 """
 
 from __future__ import annotations

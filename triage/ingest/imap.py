@@ -259,6 +259,7 @@ def sync_imap(
     except IMAP_ERRORS as e:
         raise map_error(e, src, doing) from e
     report.fetched, report.already_known, report.quarantined = total.new, total.known, total.quarantined
+    report.suppressed = total.suppressed
     log.info(
         "source %s: %d new, %d already known, %d quarantined",
         src.name,

@@ -238,4 +238,5 @@ def sync_local(src: LocalSourceSettings, db: Database, run_id: str) -> IngestRep
                     pending.append(batch)
         flush()
     report.fetched, report.already_known, report.quarantined = total.new, total.known, total.quarantined
+    report.suppressed = total.suppressed
     return report

@@ -21,6 +21,7 @@ import pyarrow as pa
 from triage.db import Database
 from triage.ingest.keys import MessageIdentity, body_sha256, identify, location_key, variant_key
 from triage.log import get_logger
+from triage.privacy.suppress import Suppressions, load_suppressions
 
 __all__ = [
     "Batch",
@@ -69,11 +70,14 @@ class BatchResult:
     new: int = 0
     known: int = 0
     quarantined: int = 0  # quarantine rows created (re-sightings are not counted)
+    #: not stored: erased before, or of an erased person or account (the suppression list)
+    suppressed: int = 0
 
     def __iadd__(self, other: BatchResult) -> BatchResult:
         self.new += other.new
         self.known += other.known
         self.quarantined += other.quarantined
+        self.suppressed += other.suppressed
         return self
 
 
@@ -133,8 +137,11 @@ def store_batches(
     ]
     result = BatchResult()
     with db.write() as con:
+        suppressed = load_suppressions(con)
         for batch, identified, q_keys in prepared:
-            result += _store(con, batch, identified, q_keys, run_id, now)
+            result += _store(con, batch, identified, q_keys, run_id, now, suppressed)
+    if result.suppressed:
+        log.info("%d message(s) not stored: on the suppression list (erased)", result.suppressed)
     return result
 
 
@@ -145,8 +152,18 @@ def _store(
     q_keys: list[tuple[QuarantinedItem, str]],
     run_id: str,
     now: datetime,
+    suppressed: Suppressions | None = None,
 ) -> BatchResult:
     result = BatchResult()
+    if suppressed:
+        keep = []
+        for msg, ident in identified:
+            variant = variant_key(ident.message_id, ident.body_sha256) if ident.message_id else ident.message_key
+            if suppressed.has("message", variant) or suppressed.message(ident.message_key, msg.raw):
+                result.suppressed += 1
+            else:
+                keep.append((msg, ident))
+        identified = keep
     stored = _stored_bodies(con, identified, q_keys)
     existing = set(stored)
 

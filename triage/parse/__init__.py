@@ -7,13 +7,16 @@ database, and call the stage modules (:mod:`~triage.parse.messages`,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from triage.db import Database
 from triage.log import get_logger
 from triage.parse import meetings, messages, store
+from triage.parse.accounts import Account
 from triage.parse.accounts_file import read_accounts_file
 from triage.parse.budget import ParseLimits
+from triage.privacy.suppress import Suppressions, load_suppressions
 from triage.settings import Settings
 from triage.types import ParseReport, TranscriptReport
 
@@ -31,6 +34,7 @@ def load_accounts(settings: Settings, db: Database) -> int:
     path = settings.org.accounts_file
     accounts = [] if path is None else read_accounts_file(path, our_domains=settings.org.our_domains)
     with db.write() as con:
+        accounts = _not_erased(accounts, load_suppressions(con))
         store.replace_accounts(con, accounts, datetime.now(UTC))
     log.info(
         "loaded %d accounts (%d contacts) from %s",
@@ -39,6 +43,25 @@ def load_accounts(settings: Settings, db: Database) -> int:
         path or "(no accounts file)",
     )
     return len(accounts)
+
+
+def _not_erased(accounts: list[Account], suppressed: Suppressions) -> list[Account]:
+    """The accounts file without what `triage forget` erased (accounts, contacts): they stay out."""
+    if not suppressed:
+        return accounts
+    out = []
+    for a in accounts:
+        if suppressed.has("account", a.account_id):
+            log.warning("account %s was erased (`triage forget --account`); remove it from the accounts file",
+                        a.account_id)
+            continue
+        kept = tuple(c for c in a.contacts if not suppressed.has("address", c.email))
+        if len(kept) < len(a.contacts):
+            log.warning("%d contact(s) of account %s were erased (`triage forget`); remove them from the "
+                        "accounts file", len(a.contacts) - len(kept), a.account_id)
+            a = replace(a, contacts=kept)
+        out.append(a)
+    return out
 
 
 def parse_pending(settings: Settings, db: Database, run_id: str) -> ParseReport:

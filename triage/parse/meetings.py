@@ -40,6 +40,7 @@ from triage.parse.accounts import AccountBook
 from triage.parse.budget import Budget, ParseLimits
 from triage.parse.charsets import decode_bytes
 from triage.parse.transcripts import TranscriptDoc, parse_transcript
+from triage.privacy.suppress import Suppressions, load_suppressions
 from triage.progress import track
 from triage.types import TranscriptReport, stable_id
 
@@ -218,6 +219,7 @@ def ingest_transcripts(
     report = TranscriptReport()
     with db.read() as con:
         known = dict(con.execute("SELECT transcript_key, path FROM transcripts").fetchall())
+        suppressed = load_suppressions(con)
     by_path = {p: k for k, p in known.items()}
     already_quarantined = store.quarantined_keys(db, "transcript")
     files = list(scan(paths))
@@ -242,7 +244,7 @@ def ingest_transcripts(
             location = _location(path, True)
             qkey = stable_id("transcript", location, length=32)
             key = hashlib.sha256(data).hexdigest()
-            if key in known or key in seen_keys:
+            if key in known or key in seen_keys or suppressed.has("transcript", key):
                 report.skipped += 1
                 if qkey in already_quarantined:
                     cleared.append(qkey)
@@ -251,7 +253,11 @@ def ingest_transcripts(
             if isinstance(doc, store.QuarantineItem):
                 bad.append(doc)
                 continue
-            pending.append(_build(key, root, path, doc, book, st.st_mtime))
+            built = _build(key, root, path, doc, book, st.st_mtime)
+            if suppressed and not _suppress(built, suppressed):
+                report.skipped += 1
+                continue
+            pending.append(built)
             seen_keys.add(key)
             cleared.append(qkey)
             if len(pending) >= BATCH_FILES:
@@ -300,6 +306,21 @@ def _build(key: str, root: Path, path: Path, doc: TranscriptDoc, book: AccountBo
             for i, u in enumerate(doc.utterances)
         ],
     )
+
+
+def _suppress(parsed: _Parsed, suppressed: Suppressions) -> bool:
+    """Drop the turns of erased people; False when the whole meeting belongs to an erased account."""
+    if suppressed.has("account", parsed.transcript["account_id"]):
+        log.info("transcript %s: its account was erased (`triage forget --account`); not stored",
+                 escape_name(parsed.path))
+        return False
+    kept = [u for u in parsed.utterances if not suppressed.has("speaker", u["speaker"])]
+    if len(kept) < len(parsed.utterances):
+        log.info("transcript %s: %d turn(s) of erased people not stored", escape_name(parsed.path),
+                 len(parsed.utterances) - len(kept))
+        parsed.utterances = kept
+        parsed.transcript["utterance_count"] = len(kept)
+    return True
 
 
 def _write(

@@ -236,11 +236,13 @@ def delete_quarantine(con: duckdb.DuckDBPyConnection, kind: str, keys: Sequence[
 
 
 def pending_messages(db: Database) -> list[tuple[str, int]]:
-    """(message_key, size_bytes) of raw messages with neither a messages row nor a mail quarantine row."""
+    """(message_key, size_bytes) of raw messages with neither a messages row nor a mail quarantine row
+    (and raw bytes still kept)."""
     with db.read() as con:
         rows = con.execute(
             """SELECT r.message_key, r.size_bytes FROM raw_messages r
-               WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_key = r.message_key)
+               WHERE r.purged_at IS NULL  -- raw bytes dropped by retention: never parsed again
+                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_key = r.message_key)
                  AND NOT EXISTS (SELECT 1 FROM quarantine q
                                  WHERE q.kind = 'mail' AND q.item_key = r.message_key)
                ORDER BY r.fetched_at, r.message_key"""

@@ -1,0 +1,9 @@
+"""``python -m triage``: the same as the ``triage`` console script."""
+
+from __future__ import annotations
+
+import sys
+
+from triage.cli import main
+
+sys.exit(main())

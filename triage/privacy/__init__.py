@@ -1,0 +1,1 @@
+"""Privacy: erasure (`forget`), suppression, retention (`purge`); docs/privacy.md."""
