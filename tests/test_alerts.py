@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,33 @@ def test_the_escalation_deployment_runs_hourly_in_business_hours(make_settings: 
     (schedule,) = dep.schedules
     assert schedule.schedule.cron == "0 8-18 * * 1-5" and schedule.schedule.timezone == "Europe/Madrid"
     assert dep.parameters == {"config_path": str(settings.config_file)}
+
+
+@pytest.mark.slow
+def test_the_escalation_watch_flow_on_the_sample_mails_once(tmp_path: Path) -> None:
+    """The hourly flow for real: ingest, parse and detect the bundled sample, then mail the AMs; the
+    next run mails nothing."""
+    from flows.escalations import escalation_watch
+    from tests.support.flowrun import sample_config
+
+    now = datetime(2026, 11, 19, 15, 0, tzinfo=UTC)  # the day after the sample's churn threat
+    with SmtpServer() as srv:
+        cfg = sample_config(tmp_path, extra=_config(srv).split("\n", 2)[2])  # [digest] + [alerts]
+        first = escalation_watch(config_path=str(cfg), now=now)
+        assert first["fetched"] > 0 and srv.messages
+        mailed = [m.message["X-Triage-Signals"] for m in srv.messages]
+        db = Database(tmp_path / "triage.duckdb")
+        with db.read() as con:
+            rows = con.execute(
+                "SELECT s.signal_id, s.subtype, s.intensity, a.tier, s.sentence FROM alert_log l "
+                "JOIN signals s USING (signal_id) JOIN accounts a ON a.account_id = s.account_id"
+            ).fetchall()
+        assert sorted(r[0] for r in rows) == sorted(x for m in mailed for x in m.split(","))
+        for _sid, subtype, intensity, tier, _sentence in rows:
+            assert subtype in ("churn_threat", "escalation") or (
+                tier in ("strategic", "enterprise") and intensity >= 0.8
+            )
+        assert any("other vendors" in r[4] for r in rows)  # acme's churn threat of 2026-11-18
+
+        again = escalation_watch(config_path=str(cfg), now=now.replace(hour=16))
+        assert again["fetched"] == 0 and len(srv.messages) == len(mailed)
