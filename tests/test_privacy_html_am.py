@@ -46,7 +46,7 @@ def test_am_page_shows_only_that_ams_accounts(story: str, tmp_path: Path, capsys
     assert dana_page == tmp_path / "site" / "today-dana-whitfield.html"
     assert main(["--config", story, "html", "--am", "luis@northwind.example", str(tmp_path / "luis.html")]) == 0
     dana, luis = _accounts(dana_page), _accounts(tmp_path / "luis.html")
-    assert dana == {"acme", "cedar"} and luis == {"blueriver", "fjord"}
+    assert dana == {"acme", "cedar"} and luis == {"blueriver", "fjord", "harbor"}
     assert dana | luis == everyone  # every listed account is on exactly one AM's page
     text = dana_page.read_text(encoding="utf-8")
     assert "Accounts to call today: Dana Whitfield" in text
