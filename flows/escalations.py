@@ -28,40 +28,50 @@ from flows.nightly import (
     store_signals,
 )
 from triage import ingest
-from triage.db import Database, open_database
+from triage.app import open_db
+from triage.db import Database
+from triage.log import keep_tracebacks_local
 from triage.publish.alerts import AlertResult, send_alerts
+from triage.runs import sanitized
 from triage.settings import Settings, load_settings
 
 __all__ = ["escalation_watch"]
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def alert_ams(settings: Settings, db: Database, now: datetime) -> AlertResult:
     return send_alerts(settings, db, now=now)
 
 
-@flow(name="escalation_watch", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
+@flow(
+    name="escalation_watch",
+    log_prints=False,
+    persist_result=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
+)
 def escalation_watch(config_path: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Pull new mail and transcripts, detect signals, and alert AMs about new escalations."""
+    keep_tracebacks_local()
     settings = load_settings(config_path)
-    db = open_database(settings)
+    db = open_db(settings)
     at = now or datetime.now(UTC)
     run_id = f"watch-{uuid.uuid4()}"
     logger = get_run_logger()
     fetched = signals = 0
-    fetch = ingest_source.with_options(
-        retries=settings.flow.ingest_retries, retry_delay_seconds=settings.flow.ingest_retry_delay_seconds
-    )
-    for name in ingest.source_names(settings):
-        fetched += fetch(settings, name, db, run_id).fetched
-    load_accounts(settings, db)
-    parse_messages(settings, db, run_id)
-    parse_transcripts(settings, db, run_id)
-    batches = pending_units(settings, db)
-    futures = {score_batch.submit(settings, b): b for b in batches}
-    for fut in as_completed(list(futures)):
-        signals += store_signals(settings, db, futures[fut], fut.result(), run_id).signals
-    sent = alert_ams(settings, db, at)
+    with sanitized("escalation watch"):
+        fetch = ingest_source.with_options(
+            retries=settings.flow.ingest_retries, retry_delay_seconds=settings.flow.ingest_retry_delay_seconds
+        )
+        for name in ingest.source_names(settings):
+            fetched += fetch(settings, name, db, run_id).fetched
+        load_accounts(settings, db)
+        parse_messages(settings, db, run_id)
+        parse_transcripts(settings, db, run_id)
+        batches = pending_units(settings, db)
+        futures = {score_batch.submit(settings, b): b for b in batches}
+        for fut in as_completed(list(futures)):
+            signals += store_signals(settings, db, futures[fut], fut.result(), run_id).signals
+        sent = alert_ams(settings, db, at)
     summary = {
         "run_id": run_id,
         "fetched": fetched,

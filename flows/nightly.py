@@ -16,8 +16,10 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from triage import ingest, nlp, parse, publish, score
-from triage.db import Database, open_database
+from triage.app import open_db
+from triage.db import Database
 from triage.errors import ConnectionLostError
+from triage.log import keep_tracebacks_local
 from triage.runs import RunRecorder
 from triage.settings import Settings, load_settings
 from triage.types import (
@@ -39,6 +41,7 @@ def _retry_on_connection_loss(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(
+    persist_result=False,
     retries=3,
     retry_delay_seconds=[5, 30, 120],
     retry_jitter_factor=0.5,
@@ -49,59 +52,65 @@ def ingest_source(settings: Settings, source: str, db: Database, run_id: str) ->
     return ingest.sync_source(settings, source, db, run_id)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def load_accounts(settings: Settings, db: Database) -> int:
     return parse.load_accounts(settings, db)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def parse_messages(settings: Settings, db: Database, run_id: str) -> ParseReport:
     return parse.parse_pending(settings, db, run_id)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def parse_transcripts(settings: Settings, db: Database, run_id: str) -> TranscriptReport:
     return parse.ingest_transcripts(settings, db, run_id)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def pending_units(settings: Settings, db: Database) -> list[list[TextUnit]]:
     return nlp.pending_batches(settings, db)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def score_batch(settings: Settings, batch: list[TextUnit]) -> nlp.Detected:
     return nlp.detect_batch(settings, batch)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def store_signals(settings: Settings, db: Database, batch: list[TextUnit], detected: nlp.Detected,
                   run_id: str) -> DetectReport:
     return nlp.store_signals(db, batch, detected.signals, run_id, detected, settings.nlp.cache_max_entries)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def build_call_list(settings: Settings, db: Database, as_of: date, run_id: str) -> ScoreReport:
     return score.build_call_list(settings, db, as_of, run_id)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def publish_outputs(settings: Settings, db: Database, as_of: date) -> PublishReport:
     return publish.publish(settings, db, as_of)
 
 
-@task(cache_policy=NO_CACHE)
+@task(persist_result=False, cache_policy=NO_CACHE)
 def apply_retention(settings: Settings, db: Database, as_of: date) -> dict[str, int]:
-    from triage.privacy.retention import purge
+    from triage.app import purge
 
     return purge(settings, db, as_of).counts
 
 
-@flow(name="nightly_triage", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
+@flow(
+    name="nightly_triage",
+    log_prints=False,
+    persist_result=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
+)
 def nightly_triage(config_path: str | None = None, as_of: date | None = None) -> dict[str, Any]:
     """Pull new mail and transcripts, detect signals, and publish today's call list."""
+    keep_tracebacks_local()
     settings = load_settings(config_path)
-    db = open_database(settings)
+    db = open_db(settings)
     day = as_of or date.today()
     from prefect.runtime import flow_run
 

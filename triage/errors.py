@@ -3,9 +3,17 @@
 Every error the library raises on purpose is a :class:`TriageError`. Third-party errors are mapped
 to one of these at the boundary (``raise IngestError(...) from e``) so that the CLI can print a
 single clear ``Error: ...`` line and callers can catch by *why* it happened.
+
+Every message is redacted when the error is made (:mod:`triage.secrets`): a registered secret (the
+database key, a password) quoted by a third-party error we wrap never reaches the terminal, a log, or
+the exception Prefect persists for a failed run.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from triage.secrets import redact
 
 __all__ = [
     "AuthenticationError",
@@ -19,6 +27,7 @@ __all__ = [
     "ModelNotFoundError",
     "OutputError",
     "ParseError",
+    "RunFailedError",
     "TranscriptError",
     "TriageError",
     "UnknownAccountError",
@@ -31,6 +40,9 @@ class TriageError(Exception):
 
     #: Process exit code the CLI uses for this error.
     exit_code: int = 1
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(TriageError):
@@ -76,7 +88,7 @@ class ParseError(TriageError):
         #: short machine-friendly reason, stored in ``quarantine.reason``
         self.reason = reason
         #: human detail, stored in ``quarantine.detail``
-        self.detail = detail
+        self.detail = redact(detail)
 
 
 class TranscriptError(ParseError):
@@ -97,6 +109,12 @@ class UnknownAccountError(TriageError):
 
 class UnknownSignalError(TriageError):
     """A signal id given on the command line does not exist in the database."""
+
+
+class RunFailedError(TriageError):
+    """A flow stage failed on something unexpected (a bug, a library error). The message names the
+    stage and the error's type only: the original error (its text may quote client data) stays chained
+    in this process for ``-vv`` and is never persisted by Prefect."""
 
 
 class OutputError(TriageError):

@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from triage.db import Database
+from triage.errors import RunFailedError, TriageError
+from triage.secrets import redact
 
-__all__ = ["RunRecorder", "RunSummary"]
+__all__ = ["RunRecorder", "RunSummary", "sanitized"]
 
 _COUNTERS = ("fetched", "parsed", "transcripts", "quarantined", "sentences", "signals", "accounts_listed")
 
@@ -42,6 +44,22 @@ class RunSummary:
             "html_path": self.html_path,
             "digests_sent": self.digests_sent,
         }
+
+
+@contextmanager
+def sanitized(stage: str) -> Iterator[None]:
+    """Let our own errors through; turn anything else into a :class:`RunFailedError` naming the stage
+    and the error's type, chained to the original. Prefect pickles the exception a flow run ends with
+    into its result storage and writes its text into its database; a library error's text can quote a
+    line of client mail (a ``UnicodeDecodeError`` even carries the bytes), ours never does."""
+    try:
+        yield
+    except TriageError:
+        raise
+    except Exception as e:
+        raise RunFailedError(
+            f"the run failed in its {stage} stage: {type(e).__name__} (`-vv` shows the traceback)"
+        ) from e
 
 
 class RunRecorder:
@@ -82,7 +100,8 @@ class RunRecorder:
         as the page the publish stage writes, see them instead of zeros)."""
         t = time.perf_counter()
         try:
-            yield
+            with sanitized(name):
+                yield
         finally:
             self.summary.stage_seconds[name] = round(
                 self.summary.stage_seconds.get(name, 0.0) + time.perf_counter() - t, 3
@@ -103,7 +122,7 @@ class RunRecorder:
         s = self.summary
         s.duration_s = time.perf_counter() - self._t0
         s.status = "failed" if error else "completed"
-        s.error = (str(error).splitlines() or [type(error).__name__])[0][:500] if error else None
+        s.error = (redact(str(error)).splitlines() or [type(error).__name__])[0][:500] if error else None
         with self.db.write() as con:
             con.execute(
                 f"""UPDATE runs SET finished_at = ?, status = ?, duration_s = ?, stage_seconds = ?, error = ?,

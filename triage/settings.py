@@ -79,21 +79,37 @@ def default_models_dir() -> Path:
 
 
 def read_secret(env_var: str, *, purpose: str) -> SecretStr:
-    """Read a secret from the environment, register it for log redaction, or raise ConfigError."""
+    """Read a secret from the environment, register it for redaction, or raise ConfigError.
+
+    The value is registered before anything else looks at it, and no message ever contains it."""
     value = os.environ.get(env_var)
+    if value is not None:
+        register_secret(value)
     if not value:
         raise ConfigError(f"environment variable {env_var} is not set (it holds the {purpose})")
-    register_secret(value)
+    if not value.strip():
+        raise ConfigError(f"environment variable {env_var} holds only white space (it holds the {purpose})")
     return SecretStr(value)
 
 
 def read_encryption_key(env_var: str) -> SecretStr:
-    """The database encryption key held by ``env_var`` (registered for redaction), or ConfigError."""
+    """The database encryption key held by ``env_var`` (registered for redaction), or ConfigError.
+
+    DuckDB takes the key as text it converts to bytes, and refuses (quoting the key) any character
+    outside printable ASCII: such a key is refused here, before DuckDB sees it, in words that never
+    contain it."""
     key = read_secret(env_var, purpose="database encryption key")
-    if len(key.get_secret_value()) < MIN_KEY_CHARS:
+    value = key.get_secret_value()
+    how = "make one with `openssl rand -base64 32`"
+    if not all(" " <= ch <= "~" for ch in value):
         raise ConfigError(
-            f"the database encryption key in {env_var} is shorter than {MIN_KEY_CHARS} characters; "
-            "make one with `openssl rand -base64 32`"
+            f"the database encryption key in {env_var} has characters DuckDB cannot take (only printable "
+            f"ASCII: no accents, no control characters); {how}"
+        )
+    if len(value.strip()) < MIN_KEY_CHARS:
+        raise ConfigError(
+            f"the database encryption key in {env_var} is shorter than {MIN_KEY_CHARS} characters "
+            f"(white space at either end not counted); {how}"
         )
     return key
 
@@ -207,6 +223,8 @@ class ParseSettings(_Section):
     max_parts: int = Field(2000, gt=0)
     #: seconds to parse one message or transcript: parse_timeout
     timeout_seconds: float = Field(10.0, gt=0)
+    #: speaker turns in one transcript: too_many_turns (the longest of 190 real QMSum meetings has 1,832)
+    max_turns: int = Field(10_000, gt=0)
 
 
 class OrgSettings(_Section):

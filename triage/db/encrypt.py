@@ -24,7 +24,7 @@ from triage.errors import DatabaseError, DatabaseLockedError
 from triage.log import get_logger, redact
 from triage.settings import read_encryption_key
 
-__all__ = ["EncryptReport", "encrypt_database", "rewrite_database"]
+__all__ = ["EncryptReport", "crypto_connection", "encrypt_database", "rewrite_database"]
 
 log = get_logger("db.encrypt")
 _CHUNK = 1 << 20
@@ -106,6 +106,20 @@ def _attach_source(con: duckdb.DuckDBPyConnection, path: Path, key: str | None, 
             delay = min(delay * 2, 2.0)
 
 
+def crypto_connection(*, encrypted: bool) -> duckdb.DuckDBPyConnection:
+    """The in-memory DuckDB a rewrite copies through; for an encrypted file (either side) with httpfs's
+    crypto loaded and its temporary files encrypted (what the copy spills holds row data too)."""
+    con = duckdb.connect(":memory:")
+    if encrypted:
+        try:
+            con.execute(f"LOAD '{httpfs_extension()}'")
+            con.execute("SET temp_file_encryption = true")
+        except BaseException:
+            con.close()
+            raise
+    return con
+
+
 def rewrite_database(
     path: Path, source_key_env: str | None, target_key_env: str | None, *, lock_timeout_seconds: float = 600.0
 ) -> EncryptReport:
@@ -131,10 +145,8 @@ def _rewrite(
     target = "(ENCRYPTION_KEY ?)" if key else ""
     check = "(ENCRYPTION_KEY ?, READ_ONLY)" if key else "(READ_ONLY)"
     key_args = [key] if key else []
-    con = duckdb.connect(":memory:")
+    con = crypto_connection(encrypted=bool(key or source_key))
     try:
-        if key or source_key:
-            con.execute(f"LOAD '{httpfs_extension()}'")
         _attach_source(con, path, source_key, lock_timeout_seconds)
         con.execute("CHECKPOINT src")  # the WAL is merged into the file (and removed)
         before, views = _counts(con, "src")
