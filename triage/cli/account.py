@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from triage.app import open_db
 from triage.cli.app import Context, cli, pass_ctx
-from triage.db import open_database
 from triage.publish.timeline import AccountTimeline, load_timeline
 
 __all__: list[str] = []
@@ -75,7 +75,7 @@ def account_cmd(ctx: Context, account_id: str, as_json: bool, since: datetime | 
     Read-only (works next to a running night). ACCOUNT is the id of the accounts file; an unknown id
     fails with the closest known ones.
     """
-    db = open_database(ctx.settings, migrate_now=False)
+    db = open_db(ctx.settings, migrate=False)
     tl = load_timeline(db, account_id, since=since.date() if since else None, limit=limit)
     if as_json:
         click.echo(json.dumps(tl.as_dict(), indent=2))

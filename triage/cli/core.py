@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from triage.app import finish_privacy_jobs, open_db
 from triage.cli.app import Context, cli, pass_ctx
 from triage.db import applied_migrations, migrate, open_database, registered_migrations
 from triage.log import quiet_run_failures
@@ -77,7 +78,7 @@ def run(ctx: Context, as_of: object, task_runner: str | None, no_list: bool, sum
         from triage.publish import load_call_list
         from triage.publish.terminal import print_call_list
 
-        db = open_database(settings, migrate_now=False)
+        db = open_db(settings, migrate=False)
         print_call_list(load_call_list(db, as_of=date.fromisoformat(summary["as_of"])), Console())
 
 
@@ -91,13 +92,14 @@ Examples:
 @pass_ctx
 def migrate_cmd(ctx: Context, status: bool) -> None:
     """Create or upgrade the DuckDB schema (recorded migrations, each in one transaction)."""
-    db = open_database(ctx.settings, migrate_now=False)
+    db = open_db(ctx.settings, migrate=False) if status else open_database(ctx.settings, migrate_now=False)
     if status:
         done = set(applied_migrations(db))
         for m in registered_migrations():
             click.echo(f"{'applied' if m.name in done else 'pending'}  {m.name}")
         return
     applied = migrate(db)
+    finish_privacy_jobs(ctx.settings, db)  # an erasure or purge a killed process left half-done
     click.echo(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema is up to date")
 
 

@@ -223,13 +223,13 @@ def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode
     if with_feedback:
         import shutil
 
-        from triage.db import open_database
+        from triage.app import open_db
         from triage.errors import TriageError
         from triage.learn.feedback import BEFORE_FILE, feedback_rows
 
         if thresholds_only:
             raise click.UsageError("--with-feedback refits the heads: it cannot be combined with --thresholds-only")
-        fb = feedback_rows(open_database(ctx.settings, migrate_now=False))
+        fb = feedback_rows(open_db(ctx.settings, migrate=False))
         if not fb.rows:
             raise TriageError("no feedback to learn from yet: `triage dismiss` wrong signals or `triage done` accounts")
         kinds = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in fb.per_kind.items())

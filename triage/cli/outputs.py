@@ -11,8 +11,9 @@ from datetime import date, datetime
 import click
 from rich.console import Console
 
+from triage.app import open_db
 from triage.cli.app import Context, cli, pass_ctx
-from triage.db import Database, open_database
+from triage.db import Database
 from triage.errors import TriageError
 from triage.publish.model import CallListEntry, UnknownSender
 
@@ -22,7 +23,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _db(ctx: Context) -> Database:
-    return open_database(ctx.settings, migrate_now=False)
+    return open_db(ctx.settings, migrate=False)
 
 
 def _day(db: Database, as_of: datetime | None) -> date:
@@ -192,7 +193,7 @@ def done(ctx: Context, account: str, note: str | None, author: str | None, no_re
     """Mark an account handled: it leaves the list until new evidence arrives (then only that counts)."""
     from triage.score.feedback import mark_done
 
-    db = open_database(ctx.settings)
+    db = open_db(ctx.settings)
     fb = mark_done(db, account, note=note, author=_author(author))
     extra = "" if no_rebuild else _rebuild(ctx, db)
     click.echo(f"marked {fb.account_id} done ({fb.feedback_id}){extra}")
@@ -213,7 +214,7 @@ def dismiss(ctx: Context, signal_id: str, reason: str, author: str | None, no_re
     """Dismiss a signal: it stops counting in scores, asks and the list (signal ids: `triage list --json`)."""
     from triage.score.feedback import dismiss_signal
 
-    db = open_database(ctx.settings)
+    db = open_db(ctx.settings)
     fb = dismiss_signal(db, signal_id, reason=reason, author=_author(author))
     extra = "" if no_rebuild else _rebuild(ctx, db)
     click.echo(f"dismissed signal {fb.signal_id} ({fb.feedback_id}){extra}")

@@ -65,13 +65,13 @@ address) and keeps the address out of every later sync. Remove them from the acc
 @pass_ctx
 def forget(ctx: Context, address: str | None, account: str | None, dry_run: bool, author: str | None) -> None:
     """Erase everything of one person (ADDRESS) or one account (--account ID); GDPR art. 17 / CCPA."""
+    from triage.app import forget as do_forget
+    from triage.app import open_db
     from triage.cli.outputs import _author
-    from triage.db import open_database
-    from triage.privacy.forget import forget as do_forget
 
     if (address is None) == (account is None):
         raise click.UsageError("give an ADDRESS or --account ID (one of them)")
-    db = open_database(ctx.settings)
+    db = open_db(ctx.settings)
     result = do_forget(ctx.settings, db, address=address, account=account, dry_run=dry_run,
                        author=_author(author))
     for table, n in result.counts.items():
@@ -108,14 +108,14 @@ def purge(ctx: Context, as_of: object, dry_run: bool) -> None:
     """Apply the retention windows: drop raw bytes and derived rows older than configured."""
     from datetime import date
 
-    from triage.db import open_database
-    from triage.privacy.retention import purge as do_purge
+    from triage.app import open_db
+    from triage.app import purge as do_purge
 
     cfg = ctx.settings.retention
     if not cfg.raw_days and not cfg.derived_days:
         raise ConfigError("no retention window is set: [retention] raw_days and derived_days are 0 (keep forever)")
     day = as_of.date() if as_of is not None else date.today()  # type: ignore[attr-defined]
-    result = do_purge(ctx.settings, open_database(ctx.settings), day, dry_run=dry_run)
+    result = do_purge(ctx.settings, open_db(ctx.settings), day, dry_run=dry_run)
     for what, n in result.counts.items():
         click.echo(f"{what:<22} {n:>8,}")
     windows = ", ".join(

@@ -10,17 +10,25 @@ What belongs to a person (an e-mail address):
 What belongs to an account: all of the above for its messages (by account, or from/to one of its
 domains), its transcripts, contacts, feedback, scores and list rows, and the account row.
 
-Then the call lists of the days that showed the account are built again from what remains (the
-evidence quotes were the person's words), threads are rebuilt, the HTML page is rewritten, and the
-database file is rewritten (:func:`triage.db.encrypt.rewrite_database`) so the freed blocks leave no
-byte behind. The erasure is recorded in ``erasures`` and the suppression list (``suppressions``)
-keeps the address/names/messages/transcripts (salted hashes) from coming back on the next IMAP sync,
-folder scan, transcript scan or accounts load. ``dry_run`` does the same deletes and rolls back.
+Where the person's words or address were only *mentioned*, the rows stay and the words go: an AM's
+feedback note ("called priya.shah@...") and the detail of a quarantined item (a broken transcript line
+she spoke) read ``[erased]`` instead. Same-day alerts about erased signals leave ``alert_log``; digests
+sent to an erased address leave ``digest_log``.
+
+:func:`erase` does all of it in one transaction, together with the erasure's audit row (``erasures``),
+the suppression list (``suppressions``: salted hashes of the address, names, domains, messages and
+transcripts, so the next IMAP sync, folder scan, transcript scan or accounts load does not bring them
+back) and a durable job (:mod:`triage.privacy.jobs`) for what comes after: the call lists that quoted
+the person built again, threads rebuilt, pages rewritten, and the database file rewritten so freed
+blocks leave no byte behind. Those steps belong to the floors above; the application layer
+(:mod:`triage.app.privacy`) runs them, and finishes the job of an erasure that was killed half-way.
+``dry_run`` does the same deletes and rolls back.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +40,13 @@ import pyarrow as pa
 from triage.db import Database
 from triage.errors import TriageError, UnknownAccountError
 from triage.log import get_logger
-from triage.privacy.suppress import header_addresses, read_salt, salted_hash
-from triage.settings import Settings
+from triage.privacy.jobs import PrivacyJob, record
+from triage.privacy.suppress import domain_suffixes, header_addresses, read_salt, salted_hash
 
-__all__ = ["ForgetResult", "forget"]
+__all__ = ["ERASED", "ForgetResult", "erase", "erased_before", "normalise_address"]
+
+#: what stands where an erased address or name was mentioned (notes, quarantine details)
+ERASED = "[erased]"
 
 log = get_logger("privacy.forget")
 _SCAN_ROWS = 200
@@ -51,6 +62,10 @@ class ForgetResult:
     in_accounts_file: bool = False
     bytes_before: int = 0
     bytes_after: int = 0
+    #: what is left to do after the deletes (None: nothing was removed, or a dry run)
+    job: PrivacyJob | None = None
+    #: the salted hash the audit row was written under (a later ``forget`` of the same subject finds it)
+    subject_hash: str = ""
 
     @property
     def total(self) -> int:
@@ -75,7 +90,8 @@ def _scan_raw(con: duckdb.DuckDBPyConnection, address: str | None, domains: set[
         for key, raw in rows:
             data = bytes(raw)
             mentions = needle is not None and needle in data.lower()
-            if mentions or (domains and {a.rsplit("@", 1)[-1] for a in header_addresses(data)} & domains):
+            if mentions or (domains and {s for a in header_addresses(data)
+                                         for s in domain_suffixes(a.rsplit("@", 1)[-1])} & domains):
                 found.add(str(key))
     return found
 
@@ -117,9 +133,40 @@ def _count(
     return int(row[0]) if row else 0
 
 
+def _accounts_of(con: duckdb.DuckDBPyConnection, address: str) -> set[str]:
+    """The accounts a person belongs to: as a contact, or by the mail they sent."""
+    return {str(r[0]) for r in con.execute(
+        """SELECT account_id FROM contacts WHERE lower(email) = $a AND account_id IS NOT NULL
+           UNION SELECT account_id FROM messages WHERE lower(from_addr) = $a AND account_id IS NOT NULL""",
+        {"a": address}).fetchall()}
+
+
+def _scrub_mentions(con: duckdb.DuckDBPyConnection, address: str | None, names: set[str],
+                    accounts: set[str]) -> dict[str, int]:
+    """Rows that only mention the person keep their place and lose what is hers: an AM's feedback note
+    keeps the AM's words with the address and names replaced; a quarantined item's detail that mentions
+    her, or that belongs to a transcript of one of her accounts (a broken line she may have spoken,
+    without her name on it), loses its detail."""
+    words = sorted({w for w in [address, *names] if w and len(w) >= 3}, key=len, reverse=True)
+    if not words:
+        return {}
+    pattern = "|".join(re.escape(w) for w in words)
+    c: dict[str, int] = {}
+    c["feedback notes"] = _count(con, """UPDATE feedback SET reason = regexp_replace(reason, $p, $e, 'gi')
+        WHERE regexp_matches(reason, $p, 'i')""", {"p": pattern, "e": ERASED})
+    c["quarantine details"] = _count(con, """UPDATE quarantine SET detail = $e,
+        location = regexp_replace(location, $p, $e, 'gi')
+        WHERE coalesce(detail, '') <> $e AND (regexp_matches(coalesce(detail, '') || ' ' || location, $p, 'i')
+           OR (kind = 'transcript' AND EXISTS (SELECT 1 FROM unnest($acc::VARCHAR[]) a(id)
+                                              WHERE contains(location, '/' || a.id || '/'))))""",
+                                  {"p": pattern, "e": ERASED, "acc": sorted(accounts)})
+    return c
+
+
 def _delete(con: duckdb.DuckDBPyConnection, address: str | None, account: str | None,
-            keys: set[str], whole: set[str], turns: set[tuple[str, int]]) -> dict[str, int]:
+            keys: set[str], whole: set[str], turns: set[tuple[str, int]], names: set[str]) -> dict[str, int]:
     """Every DELETE of one erasure, in dependency order; rows removed per table."""
+    hers = _accounts_of(con, address) if address else set()  # before her mail and contact rows go
     _register(con, "_f_msg", {"k": sorted(keys)})
     _register(con, "_f_tr", {"k": sorted(whole)})
     _register(con, "_f_utt", {"k": [k for k, _ in sorted(turns)], "seq": [s for _, s in sorted(turns)]})
@@ -153,9 +200,11 @@ def _delete(con: duckdb.DuckDBPyConnection, address: str | None, account: str | 
     c["raw_messages"] = _count(con, "DELETE FROM raw_messages WHERE message_key IN (SELECT k FROM _f_msg)")
     c["quarantine"] = _count(con, """DELETE FROM quarantine
         WHERE (kind = 'mail' AND item_key IN (SELECT k FROM _f_msg))
-           OR ($a <> '' AND contains(lower(coalesce(detail, '') || ' ' || location), $a))
-           OR (kind = 'transcript' AND contains(location, '/' || $acc || '/'))""",
-                             {"a": address or "", "acc": acc})
+           OR (kind = 'transcript' AND contains(location, '/' || $acc || '/'))""", {"acc": acc})
+    c.update(_scrub_mentions(con, address, names, hers))
+    c["alert_log"] = _count(con, "DELETE FROM alert_log WHERE signal_id IN (SELECT k FROM _f_sig) OR account_id = ?",
+                            [acc])
+    c["digest_log"] = _count(con, "DELETE FROM digest_log WHERE lower(recipient) = ?", [address or "\x00"])
     c["threads"] = _count(con, """DELETE FROM threads WHERE thread_id NOT IN
         (SELECT thread_id FROM messages WHERE thread_id IS NOT NULL)""")
     c["unknown_senders"] = _count(con, "DELETE FROM unknown_senders WHERE address = ?", [address or ""])
@@ -179,37 +228,48 @@ def _suppress(con: duckdb.DuckDBPyConnection, erasure_id: str, now: datetime,
         con.unregister("_f_sup")
 
 
-def forget(settings: Settings, db: Database, *, address: str | None = None, account: str | None = None,
-           dry_run: bool = False, author: str | None = None, compact: bool = True) -> ForgetResult:
-    """Erase one person (``address``) or one account; see the module docstring."""
+def normalise_address(address: str) -> str:
+    """The address as erasures match it (lower case, trimmed), or TriageError when it is none."""
+    value = address.strip().lower()
+    if "@" not in value or any(ch.isspace() for ch in value):
+        raise TriageError(f"not an e-mail address: {value!r}")
+    return value
+
+
+def _subject(con: duckdb.DuckDBPyConnection, address: str | None, account: str | None
+             ) -> tuple[set[str], set[str], list[tuple[str, str]], bool]:
+    """The erased account's domains, the speaker names to erase, the account's contacts, and whether
+    the address is a contact of the accounts file."""
+    if account:
+        row = con.execute("SELECT domains FROM accounts WHERE account_id = ?", [account]).fetchone()
+        if row is None and not _count(con, "SELECT count(*) FROM messages WHERE account_id = ?", [account]):
+            known = [str(r[0]) for r in con.execute("SELECT account_id FROM accounts ORDER BY 1").fetchall()]
+            raise UnknownAccountError(f"unknown account {account!r} (known: {', '.join(known) or 'none'})")
+        domains = {str(d).lower() for d in (row[0] if row else [])}
+        contacts = [(str(e).lower(), str(n or "")) for e, n in con.execute(
+            "SELECT email, name FROM contacts WHERE account_id = ?", [account]).fetchall()]
+        return domains, {n.strip().lower() for _, n in contacts if n.strip()}, contacts, False
+    assert address is not None
+    listed = bool(_count(con, "SELECT count(*) FROM contacts WHERE lower(email) = ?", [address]))
+    return set(), _speaker_names(con, address), [], listed
+
+
+def erase(db: Database, *, address: str | None = None, account: str | None = None, dry_run: bool = False,
+          author: str | None = None, compact: bool = True) -> ForgetResult:
+    """Erase one person (``address``) or one account in one transaction; see the module docstring.
+
+    The returned :attr:`ForgetResult.job` is what the caller still has to run (and is durable: when the
+    caller dies, the next command that opens the database runs it)."""
     if (address is None) == (account is None):
         raise TriageError("give an e-mail address or --account ID (one of them)")
-    address = address.strip().lower() if address else None
-    if address is not None and ("@" not in address or " " in address):
-        raise TriageError(f"not an e-mail address: {address!r}")
+    address = normalise_address(address) if address else None
     result = ForgetResult("address" if address else "account", dry_run=dry_run)
     erasure_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     try:
         with db.write() as con:
             con.execute("SET TimeZone = 'UTC'")
-            domains: set[str] = set()
-            names: set[str] = set()
-            if account:
-                row = con.execute("SELECT domains FROM accounts WHERE account_id = ?", [account]).fetchone()
-                if row is None and not _count(con, "SELECT count(*) FROM messages WHERE account_id = ?", [account]):
-                    known = [str(r[0]) for r in con.execute("SELECT account_id FROM accounts ORDER BY 1").fetchall()]
-                    raise UnknownAccountError(f"unknown account {account!r} (known: {', '.join(known) or 'none'})")
-                domains = {str(d).lower() for d in (row[0] if row else [])}
-                contacts = [(str(e).lower(), str(n or "")) for e, n in con.execute(
-                    "SELECT email, name FROM contacts WHERE account_id = ?", [account]).fetchall()]
-                names = {n.strip().lower() for _, n in contacts if n.strip()}
-            else:
-                assert address is not None
-                names = _speaker_names(con, address)
-                result.in_accounts_file = bool(_count(
-                    con, "SELECT count(*) FROM contacts WHERE lower(email) = ?", [address]))
-                contacts = []
+            domains, names, contacts, result.in_accounts_file = _subject(con, address, account)
             keys = _message_keys(con, address, account, domains)
             whole = {str(r[0]) for r in con.execute(
                 "SELECT transcript_key FROM transcripts WHERE account_id = ?", [account or "\x00"]).fetchall()}
@@ -224,7 +284,7 @@ def forget(settings: Settings, db: Database, *, address: str | None = None, acco
             days = sorted({r[0] for r in con.execute(
                 "SELECT DISTINCT as_of FROM call_list WHERE account_id IN (SELECT unnest(?))",
                 [_values(affected | ({account} if account else set()))]).fetchall()})
-            result.counts = _delete(con, address, account, keys, whole, turns)
+            result.counts = _delete(con, address, account, keys, whole, turns, names)
             if dry_run:
                 raise _DryRun
             _suppress(con, erasure_id, now, [
@@ -235,37 +295,22 @@ def forget(settings: Settings, db: Database, *, address: str | None = None, acco
                 *(("transcript", k) for k in whole),
                 *([("account", account)] if account else []),
             ])
+            result.subject_hash = salted_hash(read_salt(con), address or account or "")
             con.execute("INSERT INTO erasures VALUES (?, ?, ?, ?, ?, ?)", [
-                erasure_id, result.subject_kind, salted_hash(read_salt(con), address or account or ""), now,
+                erasure_id, result.subject_kind, result.subject_hash, now,
                 json.dumps({k: v for k, v in result.counts.items() if v}), author])
+            if result.total:  # else only the suppression list and the audit row changed
+                result.job = record(con, "forget", job_id=erasure_id, rebuild_days=days,
+                                    rebuild_threads=bool(keys), compact=compact)
     except _DryRun:
         return result
     result.erasure_id = erasure_id
     log.info("erasure %s: %d rows removed", erasure_id, result.total)
-    if result.total:  # else only the suppression list and the audit row changed
-        _after(settings, db, result, days, bool(keys), compact)
     return result
 
 
-def _after(settings: Settings, db: Database, result: ForgetResult, days: list[date], messages: bool,
-           compact: bool) -> None:
-    """Threads, the call lists that quoted the erased words, the page; then the file is rewritten."""
-    from triage import parse, publish, score
-    from triage.db.encrypt import rewrite_database
-    from triage.parse import store
-
-    if messages:
-        parse.messages.rebuild(db, store.read_book(db, settings.org))
+def erased_before(db: Database, subject_hash: str, erasure_id: str | None) -> bool:
+    """Whether an earlier erasure (not ``erasure_id``) has the same subject."""
     with db.read() as con:
-        builds = dict(con.execute("SELECT as_of, run_id FROM call_list_builds").fetchall())
-    if days and builds:
-        latest = max(builds)
-        for day in sorted(set(days) | {latest}):  # the latest last: `asks` holds the latest build's state
-            if day in builds:
-                score.build_call_list(settings, db, day, builds[day])
-        result.rebuilt_days = sorted(set(days) | {latest})
-        publish.rewrite_pages(settings, db, latest)
-    if compact:
-        env = settings.database.encryption_key_env
-        report = rewrite_database(db.path, env, env, lock_timeout_seconds=db.lock_timeout_seconds)
-        result.bytes_before, result.bytes_after = report.bytes_before, report.bytes_after
+        return bool(_count(con, "SELECT count(*) FROM erasures WHERE subject_hash = ? AND erasure_id <> ?",
+                           [subject_hash, erasure_id or ""]))

@@ -6,14 +6,19 @@ Ages are measured from ``as_of`` (the run's day) back to when the item happened:
 * **raw window** (``raw_days``): the mail as received and the meeting text go. ``raw_messages.raw``
   becomes NULL and ``purged_at`` is set: the row itself (key, hashes, size, where it was seen) stays,
   so the message is never fetched again as new nor parsed again; ``messages.body_text`` (the full
-  text, quotes included) and ``utterances.text`` become NULL. What the detectors found stays, so the
-  list, the asks and the account history are unchanged.
+  text, quotes included) and ``utterances.text`` become NULL, and so does the ``detail`` of older
+  quarantine rows (it may quote a line of the item). What the detectors found stays, so the list, the
+  asks and the account history are unchanged.
 * **derived window** (``derived_days``, at least the scoring window): signals (with their evidence
   sentence), asks, meeting turns (``utterances``), ``messages.new_text`` and the call lists of older
-  days (``call_list``, ``call_list_builds``: their reasons quote evidence) go. ``account_scores``
-  (numbers only) stay for trends; ``detections`` stay, so nothing is scored again.
+  days (``call_list``, ``call_list_builds``: their reasons quote evidence) go, and so do the AMs'
+  free-text notes on older feedback (the feedback itself stays: it still decides what counts), older
+  same-day alert and digest records. ``account_scores`` (numbers only) stay for trends;
+  ``detections`` stay, so nothing is scored again.
 
-After a purge that removed anything the file is rewritten (``compact``), so no freed block keeps old bytes.
+A purge that removed anything records a durable job (:mod:`triage.privacy.jobs`) in its transaction:
+the application layer then rewrites the file (``compact``) so no freed block keeps old bytes, and a
+purge killed before that is finished by the next command.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import duckdb
 
 from triage.db import Database
 from triage.log import get_logger
+from triage.privacy.jobs import PrivacyJob, record
 from triage.settings import Settings
 
 __all__ = ["PurgeResult", "purge"]
@@ -42,6 +48,8 @@ class PurgeResult:
     dry_run: bool = False
     bytes_before: int = 0
     bytes_after: int = 0
+    #: the file rewrite still to do (None: nothing changed, or a dry run)
+    job: PrivacyJob | None = None
 
     @property
     def total(self) -> int:
@@ -72,6 +80,8 @@ def _purge_raw(con: duckdb.DuckDBPyConnection, cutoff: datetime, now: datetime) 
     c["utterances.text"] = _n(con, """UPDATE utterances SET text = NULL WHERE text IS NOT NULL
         AND transcript_key IN (SELECT transcript_key FROM transcripts WHERE coalesce(meeting_at, parsed_at) < ?)""",
                              [cutoff])
+    c["quarantine.detail"] = _n(con, """UPDATE quarantine SET detail = NULL
+        WHERE detail IS NOT NULL AND last_seen_at < ?""", [cutoff])
     return c
 
 
@@ -89,6 +99,10 @@ def _purge_derived(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> dict[str
         WHERE new_text IS NOT NULL AND coalesce(sent_at, parsed_at) < ?""", [cutoff])
     c["call_list"] = _n(con, "DELETE FROM call_list WHERE as_of < ?", [cutoff.date()])
     c["call_list_builds"] = _n(con, "DELETE FROM call_list_builds WHERE as_of < ?", [cutoff.date()])
+    c["feedback.note"] = _n(con, """UPDATE feedback SET reason = NULL
+        WHERE action = 'done' AND reason IS NOT NULL AND created_at < ?""", [cutoff])
+    c["alert_log"] = _n(con, "DELETE FROM alert_log WHERE sent_at < ?", [cutoff])
+    c["digest_log"] = _n(con, "DELETE FROM digest_log WHERE as_of < ?", [cutoff.date()])
     return c
 
 
@@ -113,13 +127,9 @@ def purge(settings: Settings, db: Database, as_of: date, *, dry_run: bool = Fals
                 result.counts.update(_purge_derived(con, result.derived_cutoff))
             if dry_run:
                 raise _DryRun
+            if result.total:
+                result.job = record(con, "purge", compact=cfg.compact)
     except _DryRun:
         return result
     log.info("retention as of %s: %s", as_of, {k: v for k, v in result.counts.items() if v} or "nothing to purge")
-    if result.total and cfg.compact:
-        from triage.db.encrypt import rewrite_database
-
-        env = settings.database.encryption_key_env
-        report = rewrite_database(db.path, env, env, lock_timeout_seconds=db.lock_timeout_seconds)
-        result.bytes_before, result.bytes_after = report.bytes_before, report.bytes_after
     return result
