@@ -80,4 +80,5 @@ def ingest_transcripts(settings: Settings, db: Database, run_id: str) -> Transcr
 def parse_limits(settings: Settings) -> ParseLimits:
     """The per-item limits of ``[parse]``."""
     p = settings.parse
-    return ParseLimits(max_depth=p.max_depth, max_parts=p.max_parts, timeout_seconds=p.timeout_seconds)
+    return ParseLimits(max_depth=p.max_depth, max_parts=p.max_parts, timeout_seconds=p.timeout_seconds,
+                       max_turns=p.max_turns)

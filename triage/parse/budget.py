@@ -33,6 +33,8 @@ class ParseLimits:
     max_parts: int = 2000
     #: wall time for parsing one item: ``parse_timeout``
     timeout_seconds: float = 10.0
+    #: speaker turns (cues) in one transcript: ``too_many_turns``
+    max_turns: int = 10_000
 
 
 class Budget:
@@ -75,6 +77,14 @@ class Budget:
             )
         if self.parts % 64 == 0:
             self.check("reading the MIME parts")
+
+    def turns(self, count: int) -> None:
+        """Raise ``too_many_turns`` when a transcript has more speaker turns (or cues) than allowed."""
+        if count > self.limits.max_turns:
+            raise ParseError(
+                "too_many_turns",
+                f"more than {self.limits.max_turns:,} speaker turns or cues (limit parse.max_turns)",
+            )
 
     def checker(self, doing: str) -> Callable[[], None]:
         """A no-argument callback for code that only knows how to call a function now and then."""

@@ -198,6 +198,7 @@ def _cues(text: str, fmt: str, budget: Budget) -> TranscriptDoc:
     for n, block in enumerate(blocks):
         if n % 256 == 0:
             budget.check("reading the cues")
+            budget.turns(len(utts))
         lines = [x for x in block.split("\n") if x.strip() != ""]
         if not lines:
             continue
@@ -246,6 +247,7 @@ def _otter(text: str, budget: Budget) -> TranscriptDoc:
     for n, line in enumerate(lines):
         if n % 1024 == 0:
             budget.check("reading the turns")
+            budget.turns(len(turns) + len(prefixed))
         s = line.strip()
         if not s:
             continue
@@ -347,6 +349,7 @@ def _json(text: str, budget: Budget) -> TranscriptDoc:
     for i, t in enumerate(turns):
         if i % 1024 == 0:
             budget.check("reading the turns")
+            budget.turns(i)
         if not isinstance(t, dict):
             raise TranscriptError("bad_structure", f"turn #{i + 1} is not an object")
         said = t.get("content", t.get("text"))
@@ -388,4 +391,5 @@ def parse_transcript(data: bytes, suffix: str, budget: Budget | None = None) -> 
         doc = _cues(text, fmt, budget)
     if not doc.utterances:
         raise TranscriptError("no_turns", "no speaker turns or cues with text")
+    budget.turns(len(doc.utterances))
     return doc
