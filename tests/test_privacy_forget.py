@@ -17,25 +17,13 @@ import pytest
 from flows.nightly import nightly_triage
 from tests.support.dovecot import DovecotServer, dovecot_fixture  # noqa: F401  (fixture)
 from tests.support.flowrun import sample_config, table_counts
+from tests.support.privacy import HER_WORDS, OTHERS_WORDS, PRIYA
 from triage.cli import main
 from triage.settings import sample_data_dir
 
 pytestmark = pytest.mark.slow
 
 AS_OF = date(2026, 11, 20)
-PRIYA = "priya.shah@acme-logistics.example"
-# her words: in her mails (also quoted in her later replies) and her meeting turns
-HER_WORDS = [
-    "Honestly, this is unacceptable",
-    "We are now evaluating other vendors",
-    "This is the third time I'm raising it",
-    "the SSO problem since your November 6 release is hurting us",
-    "our security team hates",
-    "VP Operations | Acme Logistics",
-]
-# what other people said, which must stay
-OTHERS_WORDS = ["Can you send it to us?", "I'll send you the SOC 2 report by Friday."]
-
 # rows of other accounts, compared before the erasure and after every later step (timestamps left out)
 SNAPSHOTS = {
     "raw_messages": "SELECT message_key, content_sha256, raw FROM raw_messages r WHERE NOT EXISTS "
