@@ -124,9 +124,10 @@ def time_naive(units: list[Any]) -> float:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from triage.nlp.encoder import _offline, encoder_model_dir
+    from triage.nlp.build import offline_hf
+    from triage.nlp.encoder import encoder_model_dir
 
-    _offline()
+    offline_hf()
     torch.set_num_threads(os.cpu_count() or 1)
     model = SentenceTransformer(str(encoder_model_dir()), device="cpu")
     texts = [u.text for u in units]

@@ -30,7 +30,7 @@ from triage.publish.digest import build_digests
 from triage.publish.html import render_page
 from triage.publish.trend import load_trends
 from triage.score import build_call_list, measure_all
-from triage.score.store import load_inputs
+from triage.score.inputs import load_inputs
 from triage.settings import load_settings
 
 AS_OF = date(2026, 11, 20)

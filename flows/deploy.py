@@ -38,7 +38,7 @@ def build_deployment(settings: Settings, *, name: str = DEPLOYMENT_NAME) -> Any:
     """The RunnerDeployment for ``settings``: cron schedule, config path as the flow parameter."""
     flow = nightly_triage
     if settings.flow.task_runner == "dask":
-        from triage.scale import dask_task_runner
+        from flows.runners import dask_task_runner
 
         flow = nightly_triage.with_options(task_runner=dask_task_runner(settings))
     config_path = str(settings.config_file) if settings.config_file else None

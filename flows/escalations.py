@@ -15,24 +15,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.nightly import (
-    ingest_source,
-    load_accounts,
-    parse_messages,
-    parse_transcripts,
-    pending_units,
-    score_batch,
-    store_signals,
-)
-from triage import ingest
-from triage.app import open_db
-from triage.db import Database
+from flows.stages import detect_all, finish_privacy_jobs, ingest_all, parse_all
+from triage.app.runs import sanitized
+from triage.db import Database, open_database
 from triage.log import keep_tracebacks_local
 from triage.publish.alerts import AlertResult, send_alerts
-from triage.runs import sanitized
 from triage.settings import Settings, load_settings
 
 __all__ = ["escalation_watch"]
@@ -53,24 +42,14 @@ def escalation_watch(config_path: str | None = None, now: datetime | None = None
     """Pull new mail and transcripts, detect signals, and alert AMs about new escalations."""
     keep_tracebacks_local()
     settings = load_settings(config_path)
-    db = open_db(settings)
+    db = open_database(settings)
     at = now or datetime.now(UTC)
     run_id = f"watch-{uuid.uuid4()}"
-    logger = get_run_logger()
-    fetched = signals = 0
     with sanitized("escalation watch"):
-        fetch = ingest_source.with_options(
-            retries=settings.flow.ingest_retries, retry_delay_seconds=settings.flow.ingest_retry_delay_seconds
-        )
-        for name in ingest.source_names(settings):
-            fetched += fetch(settings, name, db, run_id).fetched
-        load_accounts(settings, db)
-        parse_messages(settings, db, run_id)
-        parse_transcripts(settings, db, run_id)
-        batches = pending_units(settings, db)
-        futures = {score_batch.submit(settings, b): b for b in batches}
-        for fut in as_completed(list(futures)):
-            signals += store_signals(settings, db, futures[fut], fut.result(), run_id).signals
+        finish_privacy_jobs(settings, db)
+        fetched = ingest_all(settings, db, run_id)["fetched"]
+        parse_all(settings, db, run_id)
+        signals = detect_all(settings, db, run_id)["signals"]
         sent = alert_ams(settings, db, at)
     summary = {
         "run_id": run_id,
@@ -80,5 +59,5 @@ def escalation_watch(config_path: str | None = None, now: datetime | None = None
         "alerts_held": len(sent.held),
         "recipients": sorted(sent.sent),
     }
-    logger.info("escalation watch %s: %s", run_id, summary)
+    get_run_logger().info("escalation watch %s: %s", run_id, summary)
     return summary

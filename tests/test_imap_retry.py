@@ -15,7 +15,7 @@ import pytest
 from prefect import flow
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
-from flows.nightly import ingest_source
+from flows.stages import ingest_source
 from tests.support.dovecot import (  # noqa: F401  (fixtures)
     DovecotServer,
     ImapUser,

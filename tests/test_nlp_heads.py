@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from triage.errors import DetectorError, ModelNotFoundError
-from triage.learn.train import calm_thresholds, pick_thresholds
+from triage.learn.metrics import calm_thresholds, pick_thresholds
 from triage.nlp.encoder import encoder_hash, encoder_identity
 from triage.nlp.heads import KINDS, PROFILES, head_file_hash, load_heads
 from triage.nlp.runtime import PipelineSpec, effective_thresholds, pipeline_version

@@ -29,7 +29,7 @@ def rules_of(text: str) -> set[str]:
 
 
 def test_detectors_are_registered_under_versioned_names() -> None:
-    import triage.nlp.pipeline  # noqa: F401  (registers)
+    import triage.nlp.components  # noqa: F401  (registers)
 
     for name in ("frustration.v2", "complaint.v1", "buying_signal.v2", "ask.v2"):
         assert registry.misc.get(name) is not None

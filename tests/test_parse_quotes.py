@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.quote_eval import evaluate, expected_text, quote_markers, score_set, token_scores
 from tests.support.parse import enron_dev_files
 from triage.parse.mime import parse_mail
-from triage.parse.quote_eval import evaluate, expected_text, quote_markers, score_set, token_scores
 from triage.parse.quotes import new_text
 from triage.parse.replyheaders import library_cut
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.quote_eval import quote_markers
 from tests.support.parse import count, insert_raw_many
 from triage.db import Database
 from triage.parse import ingest_transcripts, load_accounts, parse_pending
-from triage.parse.quote_eval import quote_markers
 from triage.settings import load_settings, sample_data_dir
 
 

@@ -14,11 +14,11 @@ import duckdb
 import pytest
 
 from tests.support.score_seed import STORY_AS_OF, seed_story
+from triage.app.runs import RunRecorder
 from triage.cli import main
 from triage.db import Database
 from triage.publish import load_run_info
 from triage.publish.html import render_page
-from triage.runs import RunRecorder
 from triage.score import build_call_list
 from triage.settings import load_settings
 

@@ -28,8 +28,8 @@ import pytest
 from flows.nightly import nightly_triage
 from tests.support.flowrun import toml_value
 from tests.support.privacy import HER_WORDS, OTHERS_WORDS, PRIYA, REPO, cli_env, leftovers, new_key
+from triage.app.runs import sanitized
 from triage.errors import RunFailedError
-from triage.runs import sanitized
 from triage.settings import sample_data_dir, sample_defaults
 
 pytestmark = pytest.mark.slow

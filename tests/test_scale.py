@@ -13,8 +13,8 @@ import psutil
 import pytest
 
 from flows.nightly import run_nightly
+from flows.runners import dask_task_runner
 from tests.support.flowrun import sample_config, table_keys
-from triage.scale import dask_task_runner
 from triage.settings import load_settings
 
 pytestmark = pytest.mark.slow

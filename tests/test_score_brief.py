@@ -8,7 +8,7 @@ from tests.support.score_seed import ts
 from triage.publish.html import render_page
 from triage.score.asks import Ask
 from triage.score.brief import build_brief, short_quote
-from triage.score.priority import AccountInfo, AccountScore, Evidence, Reason
+from triage.score.model import AccountInfo, AccountScore, Evidence, Reason
 
 
 def _ask(n: int, *, overdue: bool, age: int, kind: str = "client_ask", due: date | None = None) -> Ask:

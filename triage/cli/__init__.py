@@ -1,4 +1,4 @@
-"""The ``triage`` command line: a thin layer over the library.
+"""The ``triage`` command line: a thin layer over the application layer and the library.
 
 Library errors (:class:`triage.errors.TriageError`) become one ``Error: ...`` line on stderr and the
 error's exit code; nothing else of the library prints.

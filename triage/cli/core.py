@@ -25,7 +25,7 @@ def _task_runner(ctx: Context, name: str | None) -> object | None:
     choice = name or ctx.settings.flow.task_runner
     if choice == "thread":
         return None
-    from triage.scale import dask_task_runner
+    from flows.runners import dask_task_runner
 
     runner: object = dask_task_runner(ctx.settings)
     return runner
@@ -122,7 +122,7 @@ def check_config(ctx: Context, path: Path | None, secrets: bool) -> None:
 
     Secrets are never shown. Exit code 2 and every problem listed when something is wrong.
     """
-    from triage.setupcheck import check_setup
+    from triage.app.setupcheck import check_setup
 
     settings = load_settings(path) if path else ctx.settings
     accounts = check_setup(settings)

@@ -214,7 +214,7 @@ def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode
               with_feedback: bool) -> None:
     """Fine-tune the encoder, fit the detector heads and thresholds, evaluate, write the model card."""
     from triage.learn.data import shared_data_dir
-    from triage.learn.evaluate import EvalReport, Metric
+    from triage.learn.metrics import EvalReport, Metric
     from triage.learn.train import default_options, train
 
     n = ctx.settings.nlp

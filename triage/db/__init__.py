@@ -1,4 +1,4 @@
-"""DuckDB storage: one module owns the schema (``migrations/``), connections open per phase."""
+"""The database floor owns DuckDB: the schema (``migrations/``), connections per phase, encryption."""
 
 from __future__ import annotations
 

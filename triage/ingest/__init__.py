@@ -1,4 +1,4 @@
-"""Ingest: local mail folders and IMAP into ``raw_messages`` (contract used by flows/nightly.py).
+"""Ingest owns mail as received: local folders and IMAP into ``raw_messages``, watermarks, sightings.
 
 ``sync_source`` stores every message of one configured source that is not stored yet, once (keyed
 by Message-ID, else content), records every sighting in ``message_locations`` and quarantines what

@@ -34,9 +34,9 @@ from triage.ingest.store import (
     BatchResult,
     FetchedMessage,
     QuarantinedItem,
-    read_watermark,
     store_batch,
 )
+from triage.ingest.watermarks import read_watermark
 from triage.log import get_logger
 from triage.progress import track
 from triage.settings import ImapSourceSettings

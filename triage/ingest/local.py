@@ -37,9 +37,9 @@ from triage.ingest.store import (
     BatchResult,
     FetchedMessage,
     QuarantinedItem,
-    known_locations,
     store_batches,
 )
+from triage.ingest.watermarks import known_locations
 from triage.localfiles import Refused, escape_name, read_inside, resolve_inside
 from triage.log import get_logger
 from triage.progress import track

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from triage.db import Database
 from triage.ingest.keys import MessageIdentity, body_sha256, identify, location_key, variant_key
+from triage.ingest.watermarks import advance
 from triage.log import get_logger
 from triage.privacy.suppress import Suppressions, load_suppressions
 
@@ -28,8 +29,6 @@ __all__ = [
     "BatchResult",
     "FetchedMessage",
     "QuarantinedItem",
-    "known_locations",
-    "read_watermark",
     "store_batch",
     "store_batches",
 ]
@@ -156,17 +155,51 @@ def _store(
 ) -> BatchResult:
     result = BatchResult()
     if suppressed:
-        keep = []
-        for msg, ident in identified:
-            variant = variant_key(ident.message_id, ident.body_sha256) if ident.message_id else ident.message_key
-            if suppressed.has("message", variant) or suppressed.message(ident.message_key, msg.raw):
-                result.suppressed += 1
-            else:
-                keep.append((msg, ident))
-        identified = keep
+        identified = _not_suppressed(identified, suppressed, result)
     stored = _stored_bodies(con, identified, q_keys)
     existing = set(stored)
+    new_rows, loc_rows, quarantine = _plan(batch, identified, q_keys, stored, result)
+    _insert_raw(con, batch, new_rows, run_id, now)
+    result.new = len(new_rows)
+    if batch.is_sent_folder and existing:
+        # a message seen in one of our Sent folders is ours, whichever folder showed it first
+        seen_here = {k for _, k in loc_rows} & existing
+        _insert(
+            con,
+            "UPDATE raw_messages SET is_sent_folder = true FROM _ingest_rows r "
+            "WHERE raw_messages.message_key = r.k AND NOT raw_messages.is_sent_folder",
+            pa.table({"k": pa.array(sorted(seen_here), pa.string())}),
+        )
 
+    _insert_locations(con, batch, loc_rows, now)
+    if quarantine:
+        result.quarantined = _insert_quarantine(con, batch, quarantine, run_id, now)
+    advance(con, batch.source, batch.folder, batch.uidvalidity, batch.last_uid, now)
+    return result
+
+
+def _not_suppressed(identified: list[tuple[FetchedMessage, MessageIdentity]], suppressed: Suppressions,
+                    result: BatchResult) -> list[tuple[FetchedMessage, MessageIdentity]]:
+    """The messages the suppression list lets through (the others are counted, never stored)."""
+    keep = []
+    for msg, ident in identified:
+        variant = variant_key(ident.message_id, ident.body_sha256) if ident.message_id else ident.message_key
+        if suppressed.has("message", variant) or suppressed.message(ident.message_key, msg.raw):
+            result.suppressed += 1
+        else:
+            keep.append((msg, ident))
+    return keep
+
+
+def _plan(
+    batch: Batch,
+    identified: list[tuple[FetchedMessage, MessageIdentity]],
+    q_keys: list[tuple[QuarantinedItem, str]],
+    stored: dict[str, str],
+    result: BatchResult,
+) -> tuple[dict[str, tuple[FetchedMessage, MessageIdentity]], list[tuple[str, str]], dict[str, QuarantinedItem]]:
+    """What to insert: new messages by key, every sighting (location, key), and the new quarantine rows."""
+    existing = set(stored)
     new_rows: dict[str, tuple[FetchedMessage, MessageIdentity]] = {}
     loc_rows: list[tuple[str, str]] = []  # (location, message_key)
     for msg, ident in identified:
@@ -193,6 +226,11 @@ def _store(
         else:
             quarantine.setdefault(key, q)
 
+    return new_rows, loc_rows, quarantine
+
+
+def _insert_raw(con: duckdb.DuckDBPyConnection, batch: Batch,
+                new_rows: dict[str, tuple[FetchedMessage, MessageIdentity]], run_id: str, now: datetime) -> None:
     _insert(
         con,
         "INSERT INTO raw_messages BY NAME SELECT * FROM _ingest_rows",
@@ -215,17 +253,10 @@ def _store(
             }
         ),
     )
-    result.new = len(new_rows)
-    if batch.is_sent_folder and existing:
-        # a message seen in one of our Sent folders is ours, whichever folder showed it first
-        seen_here = {k for _, k in loc_rows} & existing
-        _insert(
-            con,
-            "UPDATE raw_messages SET is_sent_folder = true FROM _ingest_rows r "
-            "WHERE raw_messages.message_key = r.k AND NOT raw_messages.is_sent_folder",
-            pa.table({"k": pa.array(sorted(seen_here), pa.string())}),
-        )
 
+
+def _insert_locations(con: duckdb.DuckDBPyConnection, batch: Batch, loc_rows: list[tuple[str, str]],
+                      now: datetime) -> None:
     _insert(
         con,
         "INSERT OR IGNORE INTO message_locations SELECT * FROM _ingest_rows",
@@ -252,43 +283,44 @@ def _store(
             pa.table({"k": pa.array(sorted(set(cleared)), pa.string())}),
         )
 
-    if quarantine:
-        already = _keys_in(con, "quarantine", "item_key", quarantine, "WHERE t.kind = 'mail'")
-        result.quarantined = len(set(quarantine) - already)
-        for key, q in quarantine.items():
-            log.log(
-                logging.DEBUG if key in already else logging.WARNING,
-                "source %s: %s quarantined%s (%s): %s",
-                batch.source,
-                q.location,
-                " again" if key in already else "",
-                q.reason,
-                q.detail,
-            )
-        _insert(
-            con,
-            """
-            INSERT INTO quarantine
-            SELECT 'mail', k, source, location, 'ingest', reason, detail, size_bytes, ts, ts, run_id
-            FROM _ingest_rows
-            ON CONFLICT (kind, item_key) DO UPDATE SET last_seen_at = excluded.last_seen_at
-        """,
-            pa.table(
-                {
-                    "k": pa.array(list(quarantine), pa.string()),
-                    "source": pa.array([batch.source] * len(quarantine), pa.string()),
-                    "location": pa.array([q.location for q in quarantine.values()], pa.string()),
-                    "reason": pa.array([q.reason for q in quarantine.values()], pa.string()),
-                    "detail": pa.array([q.detail for q in quarantine.values()], pa.string()),
-                    "size_bytes": pa.array([q.size_bytes for q in quarantine.values()], pa.int64()),
-                    "ts": pa.array([now] * len(quarantine), _TS),
-                    "run_id": pa.array([run_id] * len(quarantine), pa.string()),
-                }
-            ),
-        )
 
-    _advance(con, batch, now)
-    return result
+
+def _insert_quarantine(con: duckdb.DuckDBPyConnection, batch: Batch, quarantine: dict[str, QuarantinedItem],
+                       run_id: str, now: datetime) -> int:
+    """Insert (or see again) the batch's quarantined items; how many are new."""
+    already = _keys_in(con, "quarantine", "item_key", quarantine, "WHERE t.kind = 'mail'")
+    for key, q in quarantine.items():
+        log.log(
+            logging.DEBUG if key in already else logging.WARNING,
+            "source %s: %s quarantined%s (%s): %s",
+            batch.source,
+            q.location,
+            " again" if key in already else "",
+            q.reason,
+            q.detail,
+        )
+    _insert(
+        con,
+        """
+        INSERT INTO quarantine
+        SELECT 'mail', k, source, location, 'ingest', reason, detail, size_bytes, ts, ts, run_id
+        FROM _ingest_rows
+        ON CONFLICT (kind, item_key) DO UPDATE SET last_seen_at = excluded.last_seen_at
+    """,
+        pa.table(
+            {
+                "k": pa.array(list(quarantine), pa.string()),
+                "source": pa.array([batch.source] * len(quarantine), pa.string()),
+                "location": pa.array([q.location for q in quarantine.values()], pa.string()),
+                "reason": pa.array([q.reason for q in quarantine.values()], pa.string()),
+                "detail": pa.array([q.detail for q in quarantine.values()], pa.string()),
+                "size_bytes": pa.array([q.size_bytes for q in quarantine.values()], pa.int64()),
+                "ts": pa.array([now] * len(quarantine), _TS),
+                "run_id": pa.array([run_id] * len(quarantine), pa.string()),
+            }
+        ),
+    )
+    return len(set(quarantine) - already)
 
 
 def _stored_bodies(
@@ -337,45 +369,3 @@ def _key_for(
     if taken is None or not taken or taken == ident.body_sha256:
         return ident.message_key
     return variant_key(ident.message_id, ident.body_sha256)
-
-
-def _advance(con: duckdb.DuckDBPyConnection, batch: Batch, now: datetime) -> None:
-    row = con.execute(
-        "SELECT uidvalidity, last_uid FROM sync_state WHERE source = ? AND folder = ?",
-        [batch.source, batch.folder],
-    ).fetchone()
-    last_uid = batch.last_uid
-    if last_uid is None:
-        last_uid = int(row[1]) if row and int(row[0]) == batch.uidvalidity else 0
-    elif row and int(row[0]) == batch.uidvalidity:
-        last_uid = max(last_uid, int(row[1]))
-    if row is None:
-        con.execute(
-            "INSERT INTO sync_state VALUES (?, ?, ?, ?, ?)",
-            [batch.source, batch.folder, batch.uidvalidity, last_uid, now],
-        )
-    else:
-        con.execute(
-            "UPDATE sync_state SET uidvalidity = ?, last_uid = ?, updated_at = ? "
-            "WHERE source = ? AND folder = ?",
-            [batch.uidvalidity, last_uid, now, batch.source, batch.folder],
-        )
-
-
-def read_watermark(db: Database, source: str, folder: str) -> tuple[int, int] | None:
-    """(uidvalidity, last_uid) recorded for a folder, or None when it was never synced."""
-    with db.read() as con:
-        row = con.execute(
-            "SELECT uidvalidity, last_uid FROM sync_state WHERE source = ? AND folder = ?", [source, folder]
-        ).fetchone()
-    return (int(row[0]), int(row[1])) if row else None
-
-
-def known_locations(db: Database, source: str, uidvalidity: int = 0) -> set[tuple[str, str]]:
-    """(folder, location) pairs already recorded for a source (local folders: uidvalidity 0)."""
-    with db.read() as con:
-        rows = con.execute(
-            "SELECT folder, location FROM message_locations WHERE source = ? AND uidvalidity = ?",
-            [source, uidvalidity],
-        ).fetchall()
-    return {(str(f), str(loc)) for f, loc in rows}

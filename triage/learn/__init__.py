@@ -1,4 +1,4 @@
-"""Training and evaluation of the detectors (``triage train``, ``triage eval``, the model card).
+"""Learn owns training and evaluation (`triage train`, `triage eval`, the card); the runtime never imports it.
 
 Everything here may import the runtime (:mod:`triage.nlp`); nothing in the runtime imports this
 package, so production never loads torch training code, datasets or baselines.

@@ -15,6 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from triage.learn.metrics import prf
+from triage.learn.v1 import vader_features
+from triage.nlp.runtime import get_segmenter
+
 __all__ = ["KEYWORD_RULES", "keyword_flags", "vader_min_compound", "vader_threshold"]
 
 KEYWORD_RULES = {
@@ -26,8 +30,6 @@ KEYWORD_RULES = {
 
 
 def _sentences(texts: Sequence[str]) -> list[list[object]]:
-    from triage.nlp.runtime import get_segmenter
-
     seg = get_segmenter()
     return [[s for s in doc._.triage_sents or [] if s.scorable] for doc in seg.pipe(texts, batch_size=256)]
 
@@ -47,8 +49,6 @@ def keyword_flags(kind: str, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
 
 def vader_min_compound(texts: Sequence[str]) -> npt.NDArray[np.float64]:
     """The lowest VADER compound score over each text's sentences (0 for a text without sentences)."""
-    from triage.learn.v1 import vader_features
-
     sents = _sentences(texts)
     flat = [s.text for ss in sents for s in ss]  # type: ignore[attr-defined]
     comp = vader_features(flat)[:, 3].astype(np.float64) if flat else np.zeros(0)
@@ -63,8 +63,6 @@ def vader_min_compound(texts: Sequence[str]) -> npt.NDArray[np.float64]:
 
 def vader_threshold(texts: Sequence[str], labels: Sequence[bool]) -> float:
     """The compound threshold (flag below it) with the best F1 on training ``texts``."""
-    from triage.learn.evaluate import prf
-
     comp = vader_min_compound(texts)
     grid = np.round(np.arange(-0.95, 0.51, 0.05), 2)
     return float(max(grid, key=lambda t: prf(labels, (comp < t).tolist())[2]))

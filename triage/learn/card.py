@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triage.learn.evaluate import EvalReport, Metric
+from triage.learn.metrics import EvalReport, Metric
 from triage.nlp.encoder import Encoder
 from triage.nlp.heads import KINDS, Heads
 
@@ -95,21 +95,26 @@ def _modes(models_dir: Path) -> str:
 def write_model_card(models_dir: Path, report: EvalReport, heads: Heads, encoder: Encoder) -> Path:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta: dict[str, Any] = heads.meta
-    ft = meta.get("finetune", {})
     (models_dir / "metrics.json").write_text(json.dumps({
         "trained_at": now, "encoder_identity": encoder.encoder_hash, "heads": heads.file_hash,
         "claims": _claims(report), "report": report.as_dict(),
     }, indent=1) + "\n", encoding="utf-8")
-    thr = "\n".join(
-        f"| {k} | {heads.level(k)} | " + ", ".join(f"{p}={t:.3f}" for p, t in heads.thresholds[k].items())
-        + f" | {meta.get('thresholds_chosen_on', {}).get(k, {}).get('chosen_on', '')} |" for k in KINDS)
-    rows = "\n".join(f"| {name} | {n:,} |" for name, n in meta.get("rows", {}).items())
-    external = [m for m in report.metrics if m.external]
-    own = [m for m in report.metrics if not m.external]
-    res = report.extras.get("mailex_resolution", {})
-    due = report.extras.get("due_dates", {})
+    text = "\n".join([
+        _head(meta, now, encoder),
+        _training(models_dir, meta),
+        _decisions(heads, meta),
+        _results(report),
+        _REPRODUCIBILITY_AND_LIMITS,
+    ])
+    path = models_dir / "MODEL_CARD.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _head(meta: dict[str, Any], now: str, encoder: Encoder) -> str:
+    ft = meta.get("finetune", {})
     refit = f"; heads refitted {meta['heads_refit_at']}" if meta.get("heads_refit_at") else ""
-    text = f"""# Model card: triage detectors v2
+    return f"""# Model card: triage detectors v2
 
 Encoder fine-tuned and heads trained {meta.get('trained_at', now)} by `triage train` on {cpu_name()}
 ({meta.get('train_seconds', '?')} s in all){refit}; thresholds chosen and this card written {now}.
@@ -126,8 +131,13 @@ Regenerate it with `triage train` (everything), `--heads-only` or `--thresholds-
 * Encoder identity (sha256 of base weights + adapter): `{encoder.encoder_hash}`; the heads refuse any other.
 * Heads: one logistic regression per detector on the production int8 sentence vector (`models/heads.*`),
   plus rule floors and caps (`triage/nlp/decision.py`).
+"""
 
-## Training
+
+def _training(models_dir: Path, meta: dict[str, Any]) -> str:
+    ft = meta.get("finetune", {})
+    rows = "\n".join(f"| {name} | {n:,} |" for name, n in meta.get("rows", {}).items())
+    return f"""## Training
 
 Multi-task fine-tuning ({ft.get('mode')}, {ft.get('epochs')} epoch, batch {ft.get('batch_size')},
 {ft.get('steps')} steps, {ft.get('seconds')} s, bf16 autocast where the CPU has it), one linear head per detector;
@@ -141,8 +151,14 @@ and a 10% validation part; our seeds minus their 20% test part):
 ### Fine-tuning modes
 
 {_modes(models_dir)}
+"""
 
-## Decisions (what a user sees flagged)
+
+def _decisions(heads: Heads, meta: dict[str, Any]) -> str:
+    thr = "\n".join(
+        f"| {k} | {heads.level(k)} | " + ", ".join(f"{p}={t:.3f}" for p, t in heads.thresholds[k].items())
+        + f" | {meta.get('thresholds_chosen_on', {}).get(k, {}).get('chosen_on', '')} |" for k in KINDS)
+    return f"""## Decisions (what a user sees flagged)
 
 A unit is a message's own words (quoted replies, forwarded history, signatures, disclaimers, pasted
 articles and newsletters removed; machine-sent mail skipped) or one meeting utterance. Frustration and
@@ -152,8 +168,15 @@ buying signals, asks and commitments on sentences; the evidence is the sentence 
 | detector | level | thresholds | chosen on |
 |---|---|---|---|
 {thr}
+"""
 
-## Results on real data written by outsiders (headline)
+
+def _results(report: EvalReport) -> str:
+    external = [m for m in report.metrics if m.external]
+    own = [m for m in report.metrics if not m.external]
+    res = report.extras.get("mailex_resolution", {})
+    due = report.extras.get("due_dates", {})
+    return f"""## Results on real data written by outsiders (headline)
 
 Every row is a decision per unit, by the shipped pipeline, next to the baselines run in the same command
 (`triage eval`). v1 = the previous frozen-encoder detectors (`models/v1/`).
@@ -173,8 +196,10 @@ Ask resolution on MailEx: of {res.get('asks_with_a_later_turn', 0)} asks with a 
 {metrics_table(own)}
 
 Due dates on the sanity set: {due.get('resolved_correctly', 0)} of {due.get('gold', 0)} resolved exactly.
+"""
 
-## Reproducibility
+
+_REPRODUCIBILITY_AND_LIMITS = """## Reproducibility
 
 Versions come from `constraints.txt`. The int8 export is deterministic for the same versions and CPU;
 onnxruntime's int8 kernels differ between CPUs (AVX2 vs AVX-512 VNNI), so a unit near a threshold can be
@@ -194,6 +219,3 @@ other way on a small set, whichever is larger.
   neither. Buying signals have no public data at all: their numbers come from our own seed set.
 * English only.
 """
-    path = models_dir / "MODEL_CARD.md"
-    path.write_text(text, encoding="utf-8")
-    return path

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from triage.errors import ParseError
 from triage.learn.data import (
     Labelled,
     _hash,
@@ -34,6 +35,9 @@ from triage.learn.data import (
     load_seed,
 )
 from triage.learn.finetune import TrainRow
+from triage.nlp.evidence import own_words
+from triage.nlp.units import approx_tokens
+from triage.parse.mime import parse_mail
 
 __all__ = ["Corpus", "build_corpus", "enron_background", "in_validation_part"]
 
@@ -59,10 +63,6 @@ class Corpus:
 
 def enron_background(data_dir: Path, segment: object, *, max_tokens: int = 96) -> tuple[list[str], list[str]]:
     """(sentences, passages) of the new text of every enron-maildir message (deduplicated, stable order)."""
-    from triage.errors import ParseError
-    from triage.nlp.evidence import own_words
-    from triage.nlp.pipeline import approx_tokens
-    from triage.parse.mime import parse_mail
 
     sentences: dict[str, None] = {}
     passages: dict[str, None] = {}

@@ -24,13 +24,13 @@ client-email sanity set (never trained on), with due-date resolution.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from triage.errors import ParseError
 from triage.learn.baselines import keyword_flags, vader_min_compound, vader_threshold
 from triage.learn.data import (
     BerkeleyMessage,
@@ -42,44 +42,16 @@ from triage.learn.data import (
     load_parakweet,
     load_seed,
 )
+from triage.learn.metrics import EvalReport, calm_thresholds, metric
+from triage.learn.v1 import V1Scorer
 from triage.log import get_logger
+from triage.nlp.runtime import PipelineSpec, get_runtime
+from triage.nlp.scoring import score_texts
+from triage.parse.mime import parse_mail
 
-__all__ = ["BerkeleyUnit", "EvalReport", "Metric", "berkeley_units", "evaluate", "prf"]
+__all__ = ["BerkeleyUnit", "berkeley_units", "evaluate"]
 
 log = get_logger("learn.evaluate")
-
-
-@dataclass
-class Metric:
-    detector: str
-    dataset: str
-    method: str
-    precision: float
-    recall: float
-    f1: float
-    n: int
-    positives: int
-    protocol: str
-    threshold: float | None = None
-    #: share of the negative units flagged (the false alarms an account manager would see)
-    false_alarms: float | None = None
-    #: public data written by outsiders (the headline) or our own seed sets (reported apart)
-    external: bool = True
-
-
-@dataclass
-class EvalReport:
-    metrics: list[Metric] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"metrics": [asdict(m) for m in self.metrics], "extras": self.extras}
-
-    def get(self, detector: str, dataset: str, method: str = "model") -> Metric:
-        for m in self.metrics:
-            if (m.detector, m.dataset, m.method) == (detector, dataset, method):
-                return m
-        raise KeyError((detector, dataset, method))
 
 
 @dataclass(frozen=True)
@@ -92,30 +64,8 @@ class BerkeleyUnit:
     half: int
 
 
-def prf(y: Sequence[bool], pred: Sequence[bool]) -> tuple[float, float, float]:
-    yy, pp = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
-    tp = float(np.sum(yy & pp))
-    p = tp / max(float(pp.sum()), 1.0)
-    r = tp / max(float(yy.sum()), 1.0)
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return round(p, 4), round(r, 4), round(f, 4)
-
-
-def _metric(detector: str, dataset: str, method: str, y: Sequence[bool] | npt.NDArray[Any],
-            pred: Sequence[bool] | npt.NDArray[Any],
-            protocol: str, threshold: float | None = None, *, external: bool = True) -> Metric:
-    yy, pp = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
-    p, r, f = prf(yy.tolist(), pp.tolist())
-    neg = ~yy
-    fa = round(float(pp[neg].mean()), 4) if neg.any() else None
-    return Metric(detector, dataset, method, p, r, f, len(yy), int(yy.sum()), protocol,
-                  None if threshold is None else round(threshold, 4), fa, external)
-
-
 def berkeley_units(messages: Sequence[BerkeleyMessage]) -> list[BerkeleyUnit]:
     """Each Berkeley message's new text (what the nightly run would score), with its tone labels."""
-    from triage.errors import ParseError
-    from triage.parse.mime import parse_mail
 
     out = []
     for m in messages:
@@ -131,19 +81,16 @@ class _Runner:
     """The shipped pipeline and v1 over lists of texts (client party)."""
 
     def __init__(self, models_dir: Path, cache_dir: Path | None, with_v1: bool) -> None:
-        from triage.nlp.runtime import PipelineSpec, get_runtime
 
         spec = PipelineSpec(models_dir=str(Path(models_dir).resolve()),
                             cache_dir=str(cache_dir) if cache_dir else None)
         self.runtime = get_runtime(spec)
         self.v1: Any = None
         if with_v1 and (Path(models_dir) / "v1").is_dir():
-            from triage.learn.v1 import V1Scorer
 
             self.v1 = V1Scorer(Path(models_dir), cache_dir)
 
     def model(self, texts: Sequence[str]) -> list[Any]:
-        from triage.nlp.scoring import score_texts
 
         return score_texts(self.runtime, texts)
 
@@ -167,22 +114,20 @@ def _standard(report: EvalReport, run: _Runner, kind: str, dataset: str, texts: 
               labels: Sequence[bool], protocol: str, *, v1_kind: str | None = None,
               vader_t: float | None = None) -> list[Any]:
     scored = run.model(texts)
-    report.metrics.append(_metric(kind, dataset, "model", labels, [s.labels[kind] for s in scored], protocol,
+    report.metrics.append(metric(kind, dataset, "model", labels, [s.labels[kind] for s in scored], protocol,
                                   run.threshold(kind)))
     if run.v1 is not None and v1_kind is not None:
         _, flags = run.v1.score(texts, v1_kind)
-        report.metrics.append(_metric(kind, dataset, _v1_name(kind, v1_kind, dataset), labels, flags, protocol))
+        report.metrics.append(metric(kind, dataset, _v1_name(kind, v1_kind, dataset), labels, flags, protocol))
     if vader_t is not None:
-        report.metrics.append(_metric(kind, dataset, "baseline: VADER", labels,
+        report.metrics.append(metric(kind, dataset, "baseline: VADER", labels,
                                       vader_min_compound(texts) < vader_t, protocol, vader_t))
-    report.metrics.append(_metric(kind, dataset, "baseline: keyword rules", labels, keyword_flags(kind, texts),
+    report.metrics.append(metric(kind, dataset, "baseline: keyword rules", labels, keyword_flags(kind, texts),
                                   protocol))
     return scored
 
 
 def _berkeley(report: EvalReport, run: _Runner, data_dir: Path, vader_t: float | None) -> None:
-    from triage.learn.train import calm_thresholds
-
     units = berkeley_units(load_berkeley(data_dir))
     texts = [u.text for u in units]
     neg = np.array([u.negative for u in units])
@@ -191,7 +136,7 @@ def _berkeley(report: EvalReport, run: _Runner, data_dir: Path, vader_t: float |
     co = np.array([s.labels["complaint"] for s in scored])
     ds = "berkeley-dev"
     proto = "message new text; positive = negative tone (any annotator)"
-    report.metrics.append(_metric("frustration", ds, "model", neg, fr, proto, run.threshold("frustration")))
+    report.metrics.append(metric("frustration", ds, "model", neg, fr, proto, run.threshold("frustration")))
     score = np.array([s.scores["frustration"] for s in scored])
     halves = np.array([u.half for u in units])
     cross = np.zeros(len(units), dtype=bool)
@@ -199,25 +144,25 @@ def _berkeley(report: EvalReport, run: _Runner, data_dir: Path, vader_t: float |
         other = halves != h
         t = calm_thresholds(score[other & ~neg], score[other & neg])["balanced"]
         cross[halves == h] = score[halves == h] >= t
-    report.metrics.append(_metric("frustration", ds, "model, threshold cross-fitted by half", neg, cross,
+    report.metrics.append(metric("frustration", ds, "model, threshold cross-fitted by half", neg, cross,
                                   proto + "; threshold chosen on the other half"))
-    report.metrics.append(_metric("frustration or complaint", ds, "model", neg, fr | co, proto))
+    report.metrics.append(metric("frustration or complaint", ds, "model", neg, fr | co, proto))
     strict = np.array([u.strict for u in units])
     keep = strict | ~neg
-    report.metrics.append(_metric("frustration", "berkeley-dev (strict tone)", "model", strict[keep], fr[keep],
+    report.metrics.append(metric("frustration", "berkeley-dev (strict tone)", "model", strict[keep], fr[keep],
                                   "sarcasm, aggressiveness, anger, scorn vs calm"))
     agreed = np.array([u.agreed for u in units])
     keep = agreed | ~neg
-    report.metrics.append(_metric("frustration or complaint", "berkeley-dev (both annotators)", "model",
+    report.metrics.append(metric("frustration or complaint", "berkeley-dev (both annotators)", "model",
                                   agreed[keep], (fr | co)[keep], "negative tone chosen by both annotators vs calm"))
-    report.metrics.append(_metric("complaint", ds, "model", neg, co, proto, run.threshold("complaint")))
+    report.metrics.append(metric("complaint", ds, "model", neg, co, proto, run.threshold("complaint")))
     if run.v1 is not None:
         _, v1 = run.v1.score(texts, "frustration")
-        report.metrics.append(_metric("frustration", ds, "baseline: v1", neg, v1, proto))
+        report.metrics.append(metric("frustration", ds, "baseline: v1", neg, v1, proto))
     if vader_t is not None:
-        report.metrics.append(_metric("frustration", ds, "baseline: VADER", neg,
+        report.metrics.append(metric("frustration", ds, "baseline: VADER", neg,
                                       vader_min_compound(texts) < vader_t, proto, vader_t))
-    report.metrics.append(_metric("frustration", ds, "baseline: keyword rules", neg,
+    report.metrics.append(metric("frustration", ds, "baseline: keyword rules", neg,
                                   keyword_flags("frustration", texts), proto))
     report.extras["berkeley"] = {"messages": len(units), "with_new_text": sum(1 for t in texts if t.strip()),
                                  "negative": int(neg.sum()), "calm": int((~neg).sum())}
@@ -248,24 +193,22 @@ def _seeds(report: EvalReport, run: _Runner) -> None:
     for kind, seed in (("buying_signal", "buying_signals"), ("complaint", "complaint_seed")):
         data = load_seed(seed, "test")
         scored = run.model(data.texts)
-        report.metrics.append(_metric(kind, data.name, "model", data.labels, [s.labels[kind] for s in scored],
+        report.metrics.append(metric(kind, data.name, "model", data.labels, [s.labels[kind] for s in scored],
                                       proto, run.threshold(kind), external=False))
         if run.v1 is not None and kind == "buying_signal":
             _, flags = run.v1.score(data.texts, kind)
-            report.metrics.append(_metric(kind, data.name, _v1_name(kind, kind, data.name), data.labels, flags,
+            report.metrics.append(metric(kind, data.name, _v1_name(kind, kind, data.name), data.labels, flags,
                                           proto, external=False))
-        report.metrics.append(_metric(kind, data.name, "baseline: keyword rules", data.labels,
+        report.metrics.append(metric(kind, data.name, "baseline: keyword rules", data.labels,
                                       keyword_flags(kind, data.texts), proto, external=False))
-    from triage.nlp.scoring import score_texts
 
     cm = load_seed("commitment_seed", "test")
     scored = score_texts(run.runtime, cm.texts, parties=["us"] * len(cm.texts))
-    report.metrics.append(_metric("commitment", cm.name, "model", cm.labels, [s.labels["commitment"] for s in scored],
+    report.metrics.append(metric("commitment", cm.name, "model", cm.labels, [s.labels["commitment"] for s in scored],
                                   proto, run.threshold("commitment"), external=False))
 
 
 def _client_emails(report: EvalReport, run: _Runner) -> None:
-    from triage.nlp.scoring import score_texts
 
     rows = load_client_emails()
     parties = ["us" if r.party == "us" else "client" for r in rows]
@@ -274,7 +217,7 @@ def _client_emails(report: EvalReport, run: _Runner) -> None:
     for kind in ("frustration", "buying_signal", "ask", "commitment"):
         idx = [i for i, r in enumerate(rows) if getattr(r, kind) is not None]
         y = [bool(getattr(rows[i], kind)) for i in idx]
-        report.metrics.append(_metric(kind, "client-emails", "model", y, [scored[i].labels.get(kind, False)
+        report.metrics.append(metric(kind, "client-emails", "model", y, [scored[i].labels.get(kind, False)
                                                                           for i in idx], proto, external=False))
     due_gold = [(i, r.due) for i, r in enumerate(rows) if r.due is not None]
     found = sum(gold in {h.due_date for _, _, h in scored[i].hits if h.kind in ("ask", "commitment")}

@@ -33,6 +33,7 @@ import numpy as np
 
 from triage.errors import DetectorError
 from triage.log import get_logger
+from triage.nlp.build import offline_hf
 
 __all__ = ["LORA_TARGETS", "FinetuneConfig", "FinetuneResult", "TrainRow", "finetune", "save_artefact"]
 
@@ -95,9 +96,8 @@ def _device_supports_bf16() -> bool:
 def _prepare_model(base_dir: Path, cfg: FinetuneConfig) -> Any:
     from transformers import AutoModel
 
-    from triage.nlp.encoder import _offline
 
-    _offline()
+    offline_hf()
     model = AutoModel.from_pretrained(str(base_dir), local_files_only=True)
     if cfg.mode == "lora":
         from peft import LoraConfig, get_peft_model

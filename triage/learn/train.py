@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 import time
 from collections.abc import Sequence
@@ -35,21 +34,23 @@ import numpy as np
 import numpy.typing as npt
 
 from triage.errors import DetectorError
+from triage.learn.card import write_model_card
 from triage.learn.corpus import Corpus, build_corpus
 from triage.learn.data import load_berkeley, load_goemotions, load_seed
+from triage.learn.evaluate import berkeley_units, evaluate
 from triage.learn.finetune import FinetuneConfig, TrainRow, finetune, save_artefact
+from triage.learn.metrics import CALM_RATES, calm_thresholds, pick_thresholds
 from triage.log import get_logger
 from triage.nlp.encoder import ADAPTER_DIR, Encoder, build_dir, encoder_model_dir, load_encoder
 from triage.nlp.heads import KINDS, PROFILES, Heads, load_heads, save_heads
+from triage.nlp.runtime import PipelineSpec, get_runtime, get_segmenter
+from triage.nlp.scoring import score_texts
 from triage.progress import track
 
-__all__ = ["CALM_RATES", "TrainOptions", "calm_thresholds", "embed_cached", "fit_heads", "pick_thresholds", "train"]
+__all__ = ["TrainOptions", "embed_cached", "fit_heads", "train"]
 
 log = get_logger("learn.train")
 
-#: frustration thresholds: share of Berkeley calm messages flagged, per profile
-CALM_RATES = {"balanced": 0.04, "precision": 0.02, "recall": 0.08}
-_BETAS = {"balanced": 1.0, "precision": 0.5, "recall": 2.0}
 _SHIPPED = (ADAPTER_DIR, "heads.json", "heads.npz", "MODEL_CARD.md", "metrics.json")
 
 
@@ -85,56 +86,6 @@ def embed_cached(encoder: Encoder, texts: Sequence[str], cache: Path, name: str)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, out)
     tmp.replace(path)
-    return out
-
-
-def _best_f(y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64], beta: float) -> float:
-    from sklearn.metrics import precision_recall_curve
-
-    prec, rec, _ = precision_recall_curve(y, p)
-    b2 = beta * beta
-    return float(np.max((1 + b2) * prec * rec / np.maximum(b2 * prec + rec, 1e-12)))
-
-
-def pick_thresholds(y: Sequence[bool], p: npt.NDArray[np.float64]) -> dict[str, float]:
-    """Thresholds for F1 (balanced), F0.5 (precision) and F2 (recall): ``F*_beta / (1 + beta^2)``, where
-    ``F*_beta`` is the best F-beta reached on (``y``, ``p``).
-
-    For calibrated probabilities this is the F-beta-optimal threshold (Lipton, Elkan & Naryanaswamy,
-    "Thresholding classifiers to maximize F1 score", 2014). It is far steadier than the arg-max threshold
-    of a validation part of a few hundred rows, whose F curve is flat: on the complaints validation part
-    the arg-max moved between 0.2 and 0.85 for F1 values within 0.04 of each other. The heads are
-    logistic regressions, so their scores are close to calibrated.
-    """
-    yy = np.asarray(y, dtype=bool)
-    pp = np.asarray(p, dtype=np.float64)
-    if yy.all() or not yy.any():
-        raise DetectorError("cannot choose a threshold: the validation part has a single class")
-    return {name: round(_best_f(yy, pp, beta) / (1 + beta * beta), 6) for name, beta in _BETAS.items()}
-
-
-def calm_thresholds(calm_scores: npt.NDArray[np.float64],
-                    negative_scores: npt.NDArray[np.float64] | None = None) -> dict[str, float]:
-    """Per profile, a threshold at which at most ``CALM_RATES[profile]`` of the calm units fire.
-
-    Without ``negative_scores``: the lowest such threshold. With them (the units that should fire): of
-    the thresholds that keep the calm share, the one that finds the most of them, and among those the
-    highest (a false alarm that finds nothing more is not worth taking).
-    """
-    s = np.sort(np.asarray(calm_scores, dtype=np.float64))[::-1]
-    neg = None if negative_scores is None else np.asarray(negative_scores, dtype=np.float64)
-    out = {}
-    for name, rate in CALM_RATES.items():
-        k = int(np.floor(rate * len(s)))  # this many calm units may score at or above the threshold
-        t = float(s[k]) if k < len(s) else 0.0
-        lowest = min(math.floor(t * 1e6 + 1) / 1e6, 1.0)  # just above the (k+1)-th highest calm score
-        if neg is None or not len(neg):
-            out[name] = lowest
-            continue
-        found = int((neg >= lowest).sum())
-        # raise the threshold to just below the lowest negative it still finds
-        kept = np.sort(neg[neg >= lowest])
-        out[name] = float(math.floor(kept[0] * 1e6) / 1e6) if found else lowest
     return out
 
 
@@ -185,8 +136,6 @@ def _fit_subtypes(heads: Heads, data_dir: Path, encoder: Encoder, cache: Path) -
 def _unit_scores(models_dir: Path, cache_dir: Path, texts: Sequence[str], kind: str,
                  party: str = "client") -> npt.NDArray[np.float64]:
     """Unit-level scores of ``texts`` for ``kind`` through the real pipeline of ``models_dir``."""
-    from triage.nlp.runtime import PipelineSpec, get_runtime
-    from triage.nlp.scoring import score_texts
 
     spec = PipelineSpec(models_dir=str(models_dir.resolve()), cache_dir=str(cache_dir))
     scored = score_texts(get_runtime(spec), texts, parties=[party] * len(texts))
@@ -194,7 +143,6 @@ def _unit_scores(models_dir: Path, cache_dir: Path, texts: Sequence[str], kind: 
 
 
 def _choose_thresholds(heads: Heads, stage: Path, cache: Path, corpus: Corpus, data_dir: Path) -> dict[str, Any]:
-    from triage.learn.evaluate import berkeley_units
 
     chosen: dict[str, dict[str, float]] = {}
     facts: dict[str, Any] = {}
@@ -250,7 +198,6 @@ def _publish(stage: Path, models_dir: Path) -> None:
 def train(data_dir: Path, models_dir: Path, *, cache_dir: Path | None = None,
           options: TrainOptions = TrainOptions()) -> dict[str, Any]:
     """Train everything (see the module docstring); returns the evaluation (or training facts)."""
-    from triage.nlp.runtime import get_segmenter
 
     started = time.monotonic()
     build = build_dir(models_dir, cache_dir)
@@ -297,8 +244,6 @@ def train(data_dir: Path, models_dir: Path, *, cache_dir: Path | None = None,
     facts = heads.meta["thresholds_chosen_on"]
     out: dict[str, Any] = {"train_seconds": None, "rows": corpus.sizes, "facts": facts}
     if options.evaluate:
-        from triage.learn.card import write_model_card
-        from triage.learn.evaluate import evaluate
 
         report = evaluate(data_dir, stage, cache_dir=build)
         if not keep:

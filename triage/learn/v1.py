@@ -26,7 +26,9 @@ import numpy.typing as npt
 from scipy import sparse
 
 from triage.errors import DetectorError, ModelNotFoundError
-from triage.nlp.decision import Floor
+from triage.nlp.decision import Floor, apply_floor_table
+from triage.nlp.encoder import load_encoder
+from triage.nlp.runtime import get_segmenter
 
 __all__ = ["V1_FLOORS", "V1_KINDS", "Head", "Lexicon", "LinearModel", "V1Scorer", "load_head", "vader_features"]
 
@@ -242,28 +244,13 @@ V1_FLOORS: dict[str, tuple[Floor, ...]] = {
 
 def _floored(kind: str, names: Sequence[str], p: npt.NDArray[np.float64],
              rules: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    out = np.asarray(p, dtype=np.float64).copy()
-    r = np.asarray(rules).reshape(len(out), len(names)) > 0
-    for f in V1_FLOORS[kind]:
-        mask = np.ones(len(out), dtype=bool)
-        for feat in f.all_of:
-            mask &= r[:, names.index(feat)]
-        if f.any_of:
-            mask &= np.any(np.stack([r[:, names.index(feat)] for feat in f.any_of], axis=1), axis=1)
-        for feat in f.none_of:
-            mask &= ~r[:, names.index(feat)]
-        if f.below is not None:
-            mask &= out < f.below
-        out[mask] = np.minimum(out[mask], f.value) if f.cap else np.maximum(out[mask], f.value)
-    return out
+    return apply_floor_table(V1_FLOORS[kind], names, p, rules)
 
 
 class V1Scorer:
     """v1's text-level decisions: every scorable sentence scored, the text flagged when one crosses."""
 
     def __init__(self, models_dir: Path, cache_dir: Path | None = None) -> None:
-        from triage.nlp.encoder import load_encoder
-        from triage.nlp.runtime import get_segmenter
 
         self.encoder = load_encoder("onnx", Path(models_dir), cache_dir=cache_dir, base_only=True)
         v1_dir = Path(models_dir) / "v1"

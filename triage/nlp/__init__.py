@@ -1,4 +1,4 @@
-"""Detectors: frustration, buying signals, asks/commitments (contract for the flow).
+"""Detect owns the runtime detectors: units in, signals out (frustration, complaints, buying, asks, promises).
 
 * :func:`pending_batches` reads (one read phase) the text the current pipeline version has not scored.
 * :func:`detect_units` is pure (no database): it runs the spaCy pipeline (rules + MiniLM heads) over
@@ -15,13 +15,20 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from triage.db import Database
 from triage.log import get_logger
-from triage.nlp.cache import CacheRow
+from triage.nlp.cache import CacheRow, get_cache
+from triage.nlp.evidence import own_words
+from triage.nlp.spec import model_name, pipeline_version, spec_from_settings
+from triage.nlp.store import batch_units, load_cache, read_pending_units, write_signals
 from triage.progress import track
 from triage.settings import Settings
 from triage.types import DetectReport, Signal, TextUnit, stable_id
+
+if TYPE_CHECKING:  # the runtime of detection (spaCy) is imported only when units are detected
+    from triage.nlp.units import SentInfo
 
 __all__ = ["Detected", "detect_batch", "detect_units", "pending_batches", "store_signals"]
 
@@ -49,8 +56,6 @@ def pending_batches(settings: Settings, db: Database) -> list[list[TextUnit]]:
 
     Raises ModelNotFoundError when a head is missing (before any work is done).
     """
-    from triage.nlp.spec import model_name, pipeline_version, spec_from_settings
-    from triage.nlp.store import batch_units, load_cache, read_pending_units
 
     spec = spec_from_settings(settings)
     version = pipeline_version(spec)
@@ -74,8 +79,6 @@ class Detected:
 def detect_batch(settings: Settings, units: list[TextUnit]) -> Detected:
     """:func:`detect_units` plus the score-cache entries this process created meanwhile (for Dask
     workers too: they travel back with the signals and the flow stores them)."""
-    from triage.nlp.cache import get_cache
-    from triage.nlp.spec import model_name, spec_from_settings
 
     signals = detect_units(settings, units)
     model = model_name(spec_from_settings(settings))
@@ -84,7 +87,6 @@ def detect_batch(settings: Settings, units: list[TextUnit]) -> Detected:
 
 def detect_units(settings: Settings, units: list[TextUnit]) -> list[Signal]:
     """Pure: run the detectors over ``units`` (no database access; runs on Dask workers)."""
-    from triage.nlp.pipeline import SentInfo
     from triage.nlp.runtime import get_runtime, make_docs, spec_from_settings
 
     if not units:
@@ -117,7 +119,6 @@ def detect_units(settings: Settings, units: list[TextUnit]) -> list[Signal]:
 
 def _sentence_counts(units: list[TextUnit]) -> dict[tuple[str, str], int]:
     """Scored sentences per source: from this process's detect_units, else by splitting again."""
-    from triage.nlp.evidence import own_words
     from triage.nlp.runtime import get_segmenter
 
     out: dict[tuple[str, str], int] = {}
@@ -141,7 +142,6 @@ def store_signals(db: Database, units: list[TextUnit], signals: list[Signal], ru
                   detected: Detected | None = None, max_cache_entries: int = 0) -> DetectReport:
     """Store ``signals`` and mark every source in ``units`` as scored, in one transaction; with
     ``detected``, also the score-cache entries of the batch (bounded by ``max_cache_entries``)."""
-    from triage.nlp.store import write_signals
 
     cache = (detected.model, detected.cache_rows, max_cache_entries) if detected is not None else None
     return write_signals(db, units, signals, run_id, _sentence_counts(units), cache)

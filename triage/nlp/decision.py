@@ -26,6 +26,7 @@ what is tuned and measured, and the evaluation measures exactly this combination
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ import numpy.typing as npt
 
 from triage.nlp.patterns import FEATURES
 
-__all__ = ["FLOORS", "Floor", "apply_floors"]
+__all__ = ["FLOORS", "Floor", "apply_floor_table", "apply_floors"]
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,16 @@ FLOORS: dict[str, tuple[Floor, ...]] = {
 
 def apply_floors(kind: str, p: npt.NDArray[np.float64], rules: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     """``p`` raised to the floors (lowered to the caps) whose rule conditions hold (columns ``FEATURES[kind]``)."""
+    return apply_floor_table(FLOORS[kind], FEATURES[kind], p, rules)
+
+
+def apply_floor_table(floors: Sequence[Floor], names: Sequence[str], p: npt.NDArray[np.float64],
+                      rules: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """``p`` raised to ``floors`` (lowered to the caps) whose conditions hold; ``rules`` has one column per
+    name of ``names`` (the v1 baseline applies its own tables with this too)."""
     out = np.asarray(p, dtype=np.float64).copy()
-    names = FEATURES[kind]
     r = np.asarray(rules).reshape(len(out), len(names)) > 0
-    for f in FLOORS[kind]:
+    for f in floors:
         mask = np.ones(len(out), dtype=bool)
         for feat in f.all_of:
             mask &= r[:, names.index(feat)]

@@ -11,7 +11,8 @@ Two backends produce the same kind of vector (mean-pooled, L2-normalised, 384-d)
 * ``onnx`` (default): an int8 (dynamic, per-channel) quantized ONNX export run by onnxruntime, ~2.5x
   faster than torch on CPU. It is exported once, at first use, from the installed package weights into
   a gitignored cache directory keyed by the sha256 of ``model.safetensors``, so a changed encoder
-  re-exports. Exporting uses ``torch.onnx.export`` (TorchScript exporter) and never the network.
+  re-exports. Exporting (:mod:`triage.nlp.build`) uses ``torch.onnx.export`` (TorchScript exporter) and
+  never the network.
   Dynamic quantization scales the activations of a whole input tensor at once, so in a padded batch a
   sentence's vector depends on its batch-mates (cosine down to 0.95 against the sentence alone). The
   ONNX backend therefore encodes **one sentence per call**, calls running in parallel on a small thread
@@ -29,9 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +43,7 @@ import numpy.typing as npt
 
 from triage.errors import DetectorError
 from triage.log import get_logger
+from triage.nlp.build import WEIGHTS_FILE, export_onnx_int8, load_torch_model
 
 __all__ = [
     "ADAPTER_DIR",
@@ -70,7 +70,6 @@ Backend = Literal["onnx", "torch"]
 #: ``weights.safetensors`` holding the tensors a top-layers / full fine-tune replaced
 ADAPTER_DIR = "encoder"
 _LORA_FILES = ("adapter_config.json", "adapter_model.safetensors")
-_WEIGHTS_FILE = "weights.safetensors"
 FloatArray = npt.NDArray[np.float32]
 _export_lock = threading.Lock()
 
@@ -104,7 +103,7 @@ def encoder_hash(model_dir: Path | None = None) -> str:
 
 
 def _artefact_files(d: Path) -> tuple[str, ...]:
-    return (_WEIGHTS_FILE,) if (d / _WEIGHTS_FILE).is_file() else _LORA_FILES
+    return (WEIGHTS_FILE,) if (d / WEIGHTS_FILE).is_file() else _LORA_FILES
 
 
 def adapter_dir(models_dir: Path) -> Path | None:
@@ -208,58 +207,13 @@ class Encoder(ABC):
         """Last hidden state (batch, tokens, DIM)."""
 
 
-def _offline() -> None:
-    """No network, and no progress bars or advice from transformers on our terminal (logs are ours)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    except ImportError:  # pragma: no cover - a dependency
-        pass
-
-
-def _load_torch_model(model_dir: Path, adapter: Path | None = None) -> Any:
-    """The base model, with the LoRA adapter merged into its weights when ``adapter`` is given."""
-    _offline()
-    try:
-        from transformers import AutoModel
-
-        model = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
-    except Exception as e:  # transformers raises many types (OSError, ValueError, ...)
-        raise DetectorError(f"cannot load the encoder from {model_dir}: {e}") from e
-    if adapter is not None:
-        try:
-            if (adapter / _WEIGHTS_FILE).is_file():
-                from safetensors.torch import load_file
-
-                replaced = load_file(str(adapter / _WEIGHTS_FILE))
-                state = model.state_dict()
-                unknown = sorted(set(replaced) - set(state))
-                if unknown:
-                    raise ValueError(f"tensors the base model does not have: {unknown[:3]}")
-                model.load_state_dict({**state, **{k: v.to(state[k].dtype) for k, v in replaced.items()}})
-            else:
-                from peft import PeftModel
-
-                model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-        except Exception as e:  # peft/safetensors/torch raise assorted errors for a broken artefact
-            raise DetectorError(f"cannot merge the encoder adapter {adapter}: {e}; run `triage train`") from e
-    model.eval()
-    return model
-
-
 class TorchEncoder(Encoder):
     backend = "torch"
 
     def __init__(self, model_dir: Path, *, adapter: Path | None = None, identity: str | None = None,
                  max_tokens: int = MAX_TOKENS, batch_size: int = 64) -> None:
         super().__init__(model_dir, identity=identity, max_tokens=max_tokens, batch_size=batch_size)
-        self._model = _load_torch_model(model_dir, adapter)
+        self._model = load_torch_model(model_dir, adapter)
 
     def _hidden(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> FloatArray:
         import torch
@@ -271,51 +225,6 @@ class TorchEncoder(Encoder):
             )
         hidden: FloatArray = out.last_hidden_state.numpy().astype(np.float32, copy=False)
         return hidden
-
-
-def export_onnx_int8(model_dir: Path, target: Path, adapter: Path | None = None) -> Path:
-    """Export the encoder (merged with ``adapter``) to ONNX and quantize it (int8, dynamic, per channel).
-
-    Written to a temp file and renamed, so concurrent processes never see half a model.
-    """
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    model = _load_torch_model(model_dir, adapter)
-
-    class _Hidden(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
-            ).last_hidden_state
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
-        fp32 = Path(tmp) / "model.onnx"
-        int8 = Path(tmp) / "model.int8.onnx"
-        dummy = torch.ones(2, 16, dtype=torch.long)
-        axes = {0: "batch", 1: "tokens"}
-        try:
-            torch.onnx.export(
-                _Hidden(model),
-                (dummy, torch.ones_like(dummy)),
-                str(fp32),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["hidden"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "hidden": axes},
-                opset_version=17,
-                dynamo=False,
-            )
-            quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
-        except Exception as e:  # torch/onnx raise assorted errors; map them to ours
-            raise DetectorError(f"exporting the encoder to ONNX failed: {e}") from e
-        os.replace(int8, target)
-    log.info("exported the int8 ONNX encoder to %s", target)
-    return target
 
 
 class OnnxEncoder(Encoder):

@@ -20,9 +20,10 @@ from spacy.tokens import Doc
 
 from triage.errors import DetectorError
 from triage.log import get_logger
-from triage.nlp import pipeline as _components  # noqa: F401  (registers the factories)
+from triage.nlp import components as _components  # noqa: F401  (registers the factories)
+from triage.nlp import detectors as _detectors  # noqa: F401  (registers the factories)
+from triage.nlp.detectors import Detector
 from triage.nlp.evidence import own_words
-from triage.nlp.pipeline import Detector, ensure_extensions
 from triage.nlp.spec import (
     DETECTORS,
     PipelineSpec,
@@ -30,6 +31,7 @@ from triage.nlp.spec import (
     pipeline_version,
     spec_from_settings,
 )
+from triage.nlp.units import ensure_extensions
 
 __all__ = [
     "PipelineSpec", "Runtime", "build_nlp", "effective_thresholds", "get_runtime", "get_segmenter",

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TextIO
 
-from triage.nlp.pipeline import Hit, SentInfo, UnitDecision
 from triage.nlp.runtime import Runtime, make_docs
+from triage.nlp.units import Hit, SentInfo, UnitDecision
 
 __all__ = ["CLIENT_KINDS", "DEFAULT_MAX_CHARS", "TextScore", "score_stream", "score_texts"]
 

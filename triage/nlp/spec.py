@@ -15,8 +15,9 @@ from pathlib import Path
 
 from triage.errors import DetectorError
 from triage.nlp.decision import FLOORS
+from triage.nlp.encoder import encoder_identity
 from triage.nlp.evidence import EVIDENCE_VERSION
-from triage.nlp.heads import TRAIN_HINT, head_file_hash, head_paths
+from triage.nlp.heads import TRAIN_HINT, head_file_hash, head_paths, model_version
 from triage.nlp.patterns import PATTERNS_VERSION
 from triage.settings import Settings
 
@@ -97,8 +98,6 @@ def effective_thresholds(spec: PipelineSpec) -> dict[str, float]:
 
 def model_name(spec: PipelineSpec) -> str:
     """What computes the scores (encoder identity + heads): the score cache's namespace."""
-    from triage.nlp.encoder import encoder_identity
-    from triage.nlp.heads import model_version
 
     models = Path(spec.models_dir)
     return model_version(encoder_identity(models), head_file_hash(models))

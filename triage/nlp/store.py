@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from triage.db import Database
 from triage.errors import DetectorError
+from triage.nlp.cache import get_cache, rows_table
 from triage.types import DetectReport, Party, Signal, TextUnit
 
 if TYPE_CHECKING:
@@ -156,7 +157,6 @@ def _signals_table(signals: Iterable[Signal], now: datetime, run_id: str) -> pa.
 
 def load_cache(db: Database, model: str) -> int:
     """Load ``model``'s persistent score cache into this process (one read phase); returns the entries."""
-    from triage.nlp.cache import get_cache
 
     cache = get_cache(model)
     with db.read() as con:
@@ -167,7 +167,6 @@ def load_cache(db: Database, model: str) -> int:
 
 def _write_cache(con: Any, model: str, rows: Sequence[CacheRow], now: datetime, max_entries: int) -> None:
     """Add ``rows``; drop other models' entries and, beyond ``max_entries``, the oldest."""
-    from triage.nlp.cache import rows_table
 
     con.execute("DELETE FROM sentence_cache WHERE model <> ?", [model])
     if rows:

@@ -1,4 +1,4 @@
-"""Parse: MIME -> messages + threads, accounts, transcripts -> utterances (contract for the flow).
+"""Parse owns what mail and meetings say: MIME to messages and threads, accounts, transcripts to turns.
 
 The stage functions here are thin: they read settings, build the account lookup from the
 database, and call the stage modules (:mod:`~triage.parse.messages`,

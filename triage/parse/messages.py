@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from triage.db import Database
@@ -26,7 +27,7 @@ from triage.parse.threads import ThreadMessage, build_threads
 from triage.progress import track
 from triage.types import ParseReport
 
-__all__ = ["PARSER_VERSION", "Route", "parse_pending", "rebuild", "route"]
+__all__ = ["MESSAGES_SCHEMA", "PARSER_VERSION", "Route", "parse_pending", "rebuild", "route"]
 
 log = get_logger("parse.messages")
 
@@ -34,7 +35,7 @@ PARSER_VERSION = "mime.v2"  # v2: machine_sent
 BATCH_MESSAGES = 200
 BATCH_BYTES = 64_000_000
 
-_MESSAGES = pa.schema(
+MESSAGES_SCHEMA = pa.schema(
     [
         ("message_key", pa.string()),
         ("message_id", pa.string()),
@@ -213,7 +214,7 @@ def parse_pending(
                 rows.append(_row(r, parsed, book, now))
             with db.write() as con:
                 store.quiet(con)
-                store.insert_arrow(con, "messages", store.arrow_table(rows, _MESSAGES))
+                store.insert_arrow(con, "messages", store.arrow_table(rows, MESSAGES_SCHEMA))
                 store.upsert_quarantine(con, bad, now, run_id)
             for q in bad:
                 log.warning("quarantined message %s (%s): %s", q.item_key, q.reason, q.detail)
@@ -236,6 +237,36 @@ def rebuild(db: Database, book: AccountBook, *, merge_subjects: bool = True) -> 
                       coalesce(r.is_sent_folder, false), epoch_us(m.parsed_at)
                FROM messages m LEFT JOIN raw_messages r USING (message_key)"""
         ).fetchall()
+    routes, inputs, unknown = _route_all(book, rows)
+    threads = build_threads(inputs, merge_subjects=merge_subjects)
+    thread_of = {k: t.thread_id for t in threads for k in t.message_keys}
+    updates = [
+        {
+            "message_key": key,
+            "direction": routes[key].direction,
+            "account_id": routes[key].account_id,
+            "thread_id": thread_of[key],
+        }
+        for key, *_, direction, account, thread, _sf, _pa in rows
+        if (direction, account, thread) != (routes[key].direction, routes[key].account_id, thread_of[key])
+    ]
+    with db.write() as con:
+        store.quiet(con)
+        _write_rebuild(con, updates, threads, unknown)
+    log.info(
+        "threads: %d over %d messages; %d updated; %d unknown senders",
+        len(threads),
+        len(rows),
+        len(updates),
+        len(unknown),
+    )
+    return {"threads": len(threads), "updated": len(updates), "unknown_senders": len(unknown)}
+
+
+def _route_all(book: AccountBook, rows: list[tuple[Any, ...]]
+               ) -> tuple[dict[str, Route], list[ThreadMessage], dict[str, list[Any]]]:
+    """Each message's direction and account, the threading inputs, and the senders of no known account
+    ([first seen, last seen, messages] per address)."""
     routes: dict[str, Route] = {}
     inputs = []
     unknown: dict[str, list[Any]] = {}
@@ -251,72 +282,55 @@ def rebuild(db: Database, book: AccountBook, *, merge_subjects: bool = True) -> 
                 continue
             u = unknown.setdefault(addr, [seen_at, seen_at, 0])
             u[0], u[1], u[2] = min(u[0], seen_at), max(u[1], seen_at), u[2] + 1
-    threads = build_threads(inputs, merge_subjects=merge_subjects)
-    thread_of = {k: t.thread_id for t in threads for k in t.message_keys}
-    updates = [
-        {
-            "message_key": key,
-            "direction": routes[key].direction,
-            "account_id": routes[key].account_id,
-            "thread_id": thread_of[key],
-        }
-        for key, *_, direction, account, thread, _sf, _pa in rows
-        if (direction, account, thread) != (routes[key].direction, routes[key].account_id, thread_of[key])
-    ]
-    with db.write() as con:
-        store.quiet(con)
-        if updates:
-            con.register("_arrow_updates", store.arrow_table(updates, _UPDATES))
-            try:
-                con.execute(
-                    """UPDATE messages
-                       SET direction = u.direction, account_id = u.account_id, thread_id = u.thread_id
-                       FROM _arrow_updates u WHERE messages.message_key = u.message_key"""
-                )
-            finally:
-                con.unregister("_arrow_updates")
-        con.execute("DELETE FROM threads")
-        store.insert_arrow(
-            con,
-            "threads",
-            store.arrow_table(
-                [
-                    {
-                        "thread_id": t.thread_id,
-                        "subject": t.subject,
-                        "account_id": t.account_id,
-                        "first_at": t.first_at,
-                        "last_at": t.last_at,
-                        "message_count": t.message_count,
-                    }
-                    for t in threads
-                ],
-                _THREADS,
-            ),
-        )
-        con.execute("DELETE FROM unknown_senders")
-        store.insert_arrow(
-            con,
-            "unknown_senders",
-            store.arrow_table(
-                [
-                    {
-                        "address": a,
-                        "domain": domain_of(a),
-                        "first_seen_at": v[0],
-                        "last_seen_at": v[1],
-                        "message_count": v[2],
-                    }
-                    for a, v in sorted(unknown.items())
-                ],
-                _UNKNOWN,
-            ),
-        )
-    log.info(
-        "threads: %d over %d messages; %d updated; %d unknown senders",
-        len(threads),
-        len(rows),
-        len(updates),
-        len(unknown),
+    return routes, inputs, unknown
+
+
+def _write_rebuild(con: duckdb.DuckDBPyConnection, updates: list[dict[str, Any]], threads: list[Any],
+                   unknown: dict[str, list[Any]]) -> None:
+    if updates:
+        con.register("_arrow_updates", store.arrow_table(updates, _UPDATES))
+        try:
+            con.execute(
+                """UPDATE messages
+                   SET direction = u.direction, account_id = u.account_id, thread_id = u.thread_id
+                   FROM _arrow_updates u WHERE messages.message_key = u.message_key"""
+            )
+        finally:
+            con.unregister("_arrow_updates")
+    con.execute("DELETE FROM threads")
+    store.insert_arrow(
+        con,
+        "threads",
+        store.arrow_table(
+            [
+                {
+                    "thread_id": t.thread_id,
+                    "subject": t.subject,
+                    "account_id": t.account_id,
+                    "first_at": t.first_at,
+                    "last_at": t.last_at,
+                    "message_count": t.message_count,
+                }
+                for t in threads
+            ],
+            _THREADS,
+        ),
     )
-    return {"threads": len(threads), "updated": len(updates), "unknown_senders": len(unknown)}
+    con.execute("DELETE FROM unknown_senders")
+    store.insert_arrow(
+        con,
+        "unknown_senders",
+        store.arrow_table(
+            [
+                {
+                    "address": a,
+                    "domain": domain_of(a),
+                    "first_seen_at": v[0],
+                    "last_seen_at": v[1],
+                    "message_count": v[2],
+                }
+                for a, v in sorted(unknown.items())
+            ],
+            _UNKNOWN,
+        ),
+    )

@@ -1,1 +1,1 @@
-"""Privacy: erasure (`forget`), suppression, retention (`purge`); docs/privacy.md."""
+"""Privacy owns what must not stay: erasure, the suppression list, retention, and their durable jobs."""

@@ -1,4 +1,4 @@
-"""Outputs: terminal table, self-contained HTML page, per-AM e-mail digest (contract for the flow).
+"""Publish owns the outputs: terminal table, self-contained HTML page, per-AM digest, same-day alerts.
 
 Readers open DuckDB read-only (``db.read()``), so ``triage list`` works next to ops sessions.
 """

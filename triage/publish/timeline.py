@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import duckdb
+
 from triage.db import Database
 from triage.score.feedback import unknown_account
 
@@ -77,110 +79,143 @@ def load_timeline(
     """
     with db.read() as con:
         con.execute("SET TimeZone = 'UTC'")
-        known = [(r[0], r[1]) for r in con.execute("SELECT account_id, name FROM accounts ORDER BY 1").fetchall()]
-        row = con.execute(
-            "SELECT account_id, name, owner_am, tier, arr FROM accounts WHERE account_id = ?", [account_id]
-        ).fetchone()
-        if row is None:
-            lowered = {k.lower(): k for k, _ in known}
-            if account_id.lower() not in lowered:
-                raise unknown_account(account_id, known)
-            row = con.execute(
-                "SELECT account_id, name, owner_am, tier, arr FROM accounts WHERE account_id = ?",
-                [lowered[account_id.lower()]],
-            ).fetchone()
-            assert row is not None
+        row = _account_row(con, account_id)
         tl = AccountTimeline(row[0], row[1], row[2], row[3], row[4])
+        _list_state(con, tl)
         acc = tl.account_id
-        built = con.execute("SELECT max(as_of) FROM call_list_builds").fetchone()
-        tl.as_of = built[0] if built else None
-        if tl.as_of is not None:
-            sc = con.execute(
-                "SELECT s.score, s.skipped_reason, c.rank FROM account_scores s "
-                "LEFT JOIN call_list c ON c.as_of = s.as_of AND c.account_id = s.account_id "
-                "WHERE s.as_of = ? AND s.account_id = ?",
-                [tl.as_of, acc],
-            ).fetchone()
-            if sc is not None:
-                tl.score, tl.skipped_reason, tl.rank = sc[0], sc[1], sc[2]
-            cur = con.execute("SELECT * FROM v_account_engagement WHERE account_id = ?", [acc])
-            cols = [d[0] for d in cur.description]
-            eng = cur.fetchone()
-            if eng is not None:
-                tl.engagement = {
-                    k: v for k, v in zip(cols, eng, strict=True) if k not in ("account_id", "account_name")
-                }
-
-        events: list[TimelineEvent] = []
-        asked = set()
-        for r in con.execute(
-            """SELECT ask_id, kind, text, asked_by, opened_at, status, overdue, due_date, age_business_days,
-                      resolved_at, resolved_via, link
-               FROM asks WHERE account_id = ? AND opened_at IS NOT NULL""",
-            [acc],
-        ).fetchall():
-            asked.add(r[0])
-            state = r[5] + (", overdue" if r[6] else "")
-            if r[5] == "resolved" and r[9] is not None:
-                state += f" {_utc(r[9]):%d %b} ({(r[10] or '').replace('_', ' ')})"
-            due = f", due {r[7]:%d %b}" if r[7] else ""
-            who = "client ask" if r[1] == "client_ask" else "our promise"
-            events.append(
-                TimelineEvent(
-                    _utc(r[4]),
-                    "ask" if r[1] == "client_ask" else "commitment",
-                    f"{who}: {state}{due}, {r[8]} business day{'s' if r[8] != 1 else ''}",
-                    r[2],
-                    r[3],
-                    r[11],
-                    r[0],
-                    r[5],
-                )
-            )
-        for r in con.execute(
-            """SELECT s.signal_id, s.kind, s.subtype, s.score, s.intensity, s.sentence, s.speaker,
-                      coalesce(s.occurred_at, s.created_at), s.link,
-                      EXISTS (SELECT 1 FROM feedback f WHERE f.action = 'dismiss' AND f.signal_id = s.signal_id)
-               FROM signals s WHERE s.account_id = ?""",
-            [acc],
-        ).fetchall():
-            if r[0] in asked:
-                continue
-            strength = r[4] if r[1] == "frustration" and r[4] is not None else r[3]
-            events.append(
-                TimelineEvent(
-                    _utc(r[7]),
-                    "signal",
-                    f"{_label(r[1], r[2])} {float(strength):.2f}" + (" (dismissed)" if r[9] else ""),
-                    r[5],
-                    r[6],
-                    r[8],
-                    r[0],
-                    "dismissed" if r[9] else "counts",
-                )
-            )
-        for r in con.execute(
-            """SELECT t.transcript_key, t.title, t.meeting_at, t.link, t.utterance_count,
-                      list(DISTINCT u.speaker ORDER BY u.speaker) FILTER (WHERE u.speaker IS NOT NULL)
-               FROM transcripts t LEFT JOIN utterances u USING (transcript_key)
-               WHERE t.account_id = ? AND t.meeting_at IS NOT NULL
-               GROUP BY ALL""",
-            [acc],
-        ).fetchall():
-            people = ", ".join(r[5] or [])
-            events.append(
-                TimelineEvent(_utc(r[2]), "meeting", f"meeting, {r[4]} turns", r[1] or "(untitled)", people or None,
-                              r[3], r[0])
-            )
-        for r in con.execute(
-            """SELECT feedback_id, action, reason, author, created_at, signal_id FROM feedback
-               WHERE account_id = ?""",
-            [acc],
-        ).fetchall():
-            title = "marked done" if r[1] == "done" else f"dismissed signal {r[5]}"
-            events.append(TimelineEvent(_utc(r[4]), r[1], title, r[2] or "", r[3], None, r[0]))
+        asked: set[str] = set()
+        events = [*_ask_events(con, acc, asked), *_signal_events(con, acc, asked), *_meeting_events(con, acc),
+                  *_feedback_events(con, acc)]
     if since is not None:
         events = [e for e in events if e.at.date() >= since]
     events.sort(key=lambda e: (e.at, e.kind, e.id or ""), reverse=True)
     tl.events = events[:limit] if limit is not None else events
     return tl
+
+
+def _account_row(con: duckdb.DuckDBPyConnection, account_id: str) -> tuple[Any, ...]:
+    """The account's row (its id matched exactly, else case-insensitively), or UnknownAccountError."""
+    known = [(r[0], r[1]) for r in con.execute("SELECT account_id, name FROM accounts ORDER BY 1").fetchall()]
+    row = con.execute(
+        "SELECT account_id, name, owner_am, tier, arr FROM accounts WHERE account_id = ?", [account_id]
+    ).fetchone()
+    if row is None:
+        lowered = {k.lower(): k for k, _ in known}
+        if account_id.lower() not in lowered:
+            raise unknown_account(account_id, known)
+        row = con.execute(
+            "SELECT account_id, name, owner_am, tier, arr FROM accounts WHERE account_id = ?",
+            [lowered[account_id.lower()]],
+        ).fetchone()
+        assert row is not None
+    return tuple(row)
+
+
+def _list_state(con: duckdb.DuckDBPyConnection, tl: AccountTimeline) -> None:
+    """The account's place and score on the latest list, and its engagement."""
+    acc = tl.account_id
+    built = con.execute("SELECT max(as_of) FROM call_list_builds").fetchone()
+    tl.as_of = built[0] if built else None
+    if tl.as_of is not None:
+        sc = con.execute(
+            "SELECT s.score, s.skipped_reason, c.rank FROM account_scores s "
+            "LEFT JOIN call_list c ON c.as_of = s.as_of AND c.account_id = s.account_id "
+            "WHERE s.as_of = ? AND s.account_id = ?",
+            [tl.as_of, acc],
+        ).fetchone()
+        if sc is not None:
+            tl.score, tl.skipped_reason, tl.rank = sc[0], sc[1], sc[2]
+        cur = con.execute("SELECT * FROM v_account_engagement WHERE account_id = ?", [acc])
+        cols = [d[0] for d in cur.description]
+        eng = cur.fetchone()
+        if eng is not None:
+            tl.engagement = {
+                k: v for k, v in zip(cols, eng, strict=True) if k not in ("account_id", "account_name")
+            }
+
+
+
+def _ask_events(con: duckdb.DuckDBPyConnection, acc: str, asked: set[str]) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    for r in con.execute(
+        """SELECT ask_id, kind, text, asked_by, opened_at, status, overdue, due_date, age_business_days,
+                  resolved_at, resolved_via, link
+           FROM asks WHERE account_id = ? AND opened_at IS NOT NULL""",
+        [acc],
+    ).fetchall():
+        asked.add(r[0])
+        state = r[5] + (", overdue" if r[6] else "")
+        if r[5] == "resolved" and r[9] is not None:
+            state += f" {_utc(r[9]):%d %b} ({(r[10] or '').replace('_', ' ')})"
+        due = f", due {r[7]:%d %b}" if r[7] else ""
+        who = "client ask" if r[1] == "client_ask" else "our promise"
+        events.append(
+            TimelineEvent(
+                _utc(r[4]),
+                "ask" if r[1] == "client_ask" else "commitment",
+                f"{who}: {state}{due}, {r[8]} business day{'s' if r[8] != 1 else ''}",
+                r[2],
+                r[3],
+                r[11],
+                r[0],
+                r[5],
+            )
+        )
+    return events
+
+
+def _signal_events(con: duckdb.DuckDBPyConnection, acc: str, asked: set[str]) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    for r in con.execute(
+        """SELECT s.signal_id, s.kind, s.subtype, s.score, s.intensity, s.sentence, s.speaker,
+                  coalesce(s.occurred_at, s.created_at), s.link,
+                  EXISTS (SELECT 1 FROM feedback f WHERE f.action = 'dismiss' AND f.signal_id = s.signal_id)
+           FROM signals s WHERE s.account_id = ?""",
+        [acc],
+    ).fetchall():
+        if r[0] in asked:
+            continue
+        strength = r[4] if r[1] == "frustration" and r[4] is not None else r[3]
+        events.append(
+            TimelineEvent(
+                _utc(r[7]),
+                "signal",
+                f"{_label(r[1], r[2])} {float(strength):.2f}" + (" (dismissed)" if r[9] else ""),
+                r[5],
+                r[6],
+                r[8],
+                r[0],
+                "dismissed" if r[9] else "counts",
+            )
+        )
+    return events
+
+
+def _meeting_events(con: duckdb.DuckDBPyConnection, acc: str) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    for r in con.execute(
+        """SELECT t.transcript_key, t.title, t.meeting_at, t.link, t.utterance_count,
+                  list(DISTINCT u.speaker ORDER BY u.speaker) FILTER (WHERE u.speaker IS NOT NULL)
+           FROM transcripts t LEFT JOIN utterances u USING (transcript_key)
+           WHERE t.account_id = ? AND t.meeting_at IS NOT NULL
+           GROUP BY ALL""",
+        [acc],
+    ).fetchall():
+        people = ", ".join(r[5] or [])
+        events.append(
+            TimelineEvent(_utc(r[2]), "meeting", f"meeting, {r[4]} turns", r[1] or "(untitled)", people or None,
+                          r[3], r[0])
+        )
+    return events
+
+
+def _feedback_events(con: duckdb.DuckDBPyConnection, acc: str) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    for r in con.execute(
+        """SELECT feedback_id, action, reason, author, created_at, signal_id FROM feedback
+           WHERE account_id = ?""",
+        [acc],
+    ).fetchall():
+        title = "marked done" if r[1] == "done" else f"dismissed signal {r[5]}"
+        events.append(TimelineEvent(_utc(r[4]), r[1], title, r[2] or "", r[3], None, r[0]))
+    return events

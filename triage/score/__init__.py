@@ -1,4 +1,4 @@
-"""Scoring: ask resolution, account priority and the daily call list (contract for the flow).
+"""Score owns who to call and why: ask resolution, engagement, account priority, the daily call list.
 
 :func:`build_call_list` reads its inputs in one read phase, computes in memory (pure functions in
 :mod:`.asks`, :mod:`.priority`, :mod:`.brief`) and writes the asks, the account scores and the call
@@ -27,8 +27,10 @@ from triage.score.engagement import (
     measure_engagement,
 )
 from triage.score.engagement_store import write_engagement
-from triage.score.priority import AccountScore, Evidence, score_account
-from triage.score.store import ListedAccount, ScoreInputs, load_inputs, write_results
+from triage.score.inputs import ScoreInputs, load_inputs
+from triage.score.model import AccountScore, Evidence
+from triage.score.priority import score_account
+from triage.score.store import ListedAccount, write_results
 from triage.settings import ScoringSettings, Settings
 from triage.types import ScoreReport
 

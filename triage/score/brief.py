@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from triage.score.asks import Ask
-from triage.score.priority import AccountScore, Evidence
+from triage.score.model import AccountScore, Evidence
 
 __all__ = ["build_brief", "short_quote"]
 
@@ -49,42 +49,64 @@ def _ask_line(a: Ask) -> str:
 def build_brief(s: AccountScore, name_of: Callable[[str | None], str | None] = lambda x: x) -> str:
     """The brief for one scored account. ``name_of`` maps a speaker (address or name) to a person's name."""
     kinds = {r.kind for r in s.reasons}
-    frus, buy, comp = s.top_frustration, s.top_buying, s.top_complaint
     overdue = [a for a in s.open_asks if a.overdue]
     client_asks = [a for a in s.open_asks if a.kind == "client_ask"]
     ours = [a for a in s.open_asks if a.kind == "our_commitment"]
-    parts: list[str] = []
+    parts: list[str] = [_acknowledge(s, kinds, name_of)]
+    explain = _explain(s, kinds, overdue)
+    if explain:
+        parts.append("Explain: " + "; ".join(explain))
 
-    # 1. acknowledge
+    # 3. resolve
+    if s.open_asks:
+        shown = [_ask_line(a) for a in s.open_asks[:_SHOWN_ASKS]]
+        more = len(s.open_asks) - len(shown)
+        tail = f"; and {more} more" if more > 0 else ""
+        parts.append("Resolve: " + "; ".join(shown) + tail)
+
+    # 4. commit
+    if ours or client_asks:
+        parts.append("Commit: give a date for each open item and confirm it in writing today")
+    elif "buying_signal" in kinds:
+        parts.append("Commit: agree on a proposal date and the next meeting")
+    else:
+        parts.append("Commit: agree on next steps and a follow-up date, and confirm in writing")
+    return "\n".join(p if p.endswith(('"', ".", "…")) else p + "." for p in parts)
+
+
+def _acknowledge(s: AccountScore, kinds: set[str], name_of: Callable[[str | None], str | None]) -> str:
+    """1. acknowledge: what the client feels or waits for, in their words."""
+    frus, buy, comp = s.top_frustration, s.top_buying, s.top_complaint
     if "frustration" in kinds and frus is not None:
         extra = {
             "churn_threat": " and has raised leaving us",
             "escalation": " and is escalating",
         }.get(frus.subtype or "", "")
-        parts.append(
+        return (
             f'Acknowledge: {_who(frus, name_of)} is frustrated{extra}: "{short_quote(frus.sentence)}"'
         )
-    elif "complaint" in kinds and comp is not None:
-        parts.append(f'Acknowledge: {_who(comp, name_of)} reported a problem: "{short_quote(comp.sentence)}"')
-    elif "buying_signal" in kinds and buy is not None:
-        parts.append(
+    if "complaint" in kinds and comp is not None:
+        return f'Acknowledge: {_who(comp, name_of)} reported a problem: "{short_quote(comp.sentence)}"'
+    if "buying_signal" in kinds and buy is not None:
+        return (
             f'Acknowledge: thank {_who(buy, name_of)} for the interest: "{short_quote(buy.sentence)}"'
         )
-    elif "slow_response" in kinds and s.engagement is not None and s.engagement.waiting is not None:
-        parts.append(
+    if "slow_response" in kinds and s.engagement is not None and s.engagement.waiting is not None:
+        return (
             f"Acknowledge: apologise to {name_of(s.engagement.waiting.sender) or 'the client'} for the wait"
         )
-    elif "engagement_drop" in kinds and s.engagement is not None:
-        parts.append("Acknowledge: we have not heard from them in a while: check in on how things are going")
-    elif s.open_asks:
-        parts.append(
+    if "engagement_drop" in kinds and s.engagement is not None:
+        return "Acknowledge: we have not heard from them in a while: check in on how things are going"
+    if s.open_asks:
+        return (
             f"Acknowledge: {len(s.open_asks)} request{'s are' if len(s.open_asks) != 1 else ' is'} "
             "waiting for us"
         )
-    else:
-        parts.append("Acknowledge: check in on the recent conversation")
+    return "Acknowledge: check in on the recent conversation"
 
-    # 2. explain
+
+def _explain(s: AccountScore, kinds: set[str], overdue: list[Ask]) -> list[str]:
+    """2. explain: what went wrong, what went unanswered, what changed, what they want."""
     explain: list[str] = []
     if "complaint" in kinds:
         what = ", ".join(t.replace("_", " ") for t in s.complaint_subtypes)
@@ -109,21 +131,4 @@ def build_brief(s: AccountScore, name_of: Callable[[str | None], str | None] = l
         explain.append("ask what changed on their side (new people, other priorities, another tool)")
     if not explain and "frustration" in kinds:
         explain.append("what caused the problem and what is being done")
-    if explain:
-        parts.append("Explain: " + "; ".join(explain))
-
-    # 3. resolve
-    if s.open_asks:
-        shown = [_ask_line(a) for a in s.open_asks[:_SHOWN_ASKS]]
-        more = len(s.open_asks) - len(shown)
-        tail = f"; and {more} more" if more > 0 else ""
-        parts.append("Resolve: " + "; ".join(shown) + tail)
-
-    # 4. commit
-    if ours or client_asks:
-        parts.append("Commit: give a date for each open item and confirm it in writing today")
-    elif "buying_signal" in kinds:
-        parts.append("Commit: agree on a proposal date and the next meeting")
-    else:
-        parts.append("Commit: agree on next steps and a follow-up date, and confirm in writing")
-    return "\n".join(p if p.endswith(('"', ".", "…")) else p + "." for p in parts)
+    return explain

@@ -37,7 +37,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from triage.score.calendar import business_days_between, day_end
-from triage.score.evidence import Reason
 from triage.settings import ScoringSettings
 
 __all__ = [
@@ -46,22 +45,10 @@ __all__ = [
     "MeetingContact",
     "NeedsReply",
     "OutboundIndex",
-    "drop_reason",
     "measure_engagement",
-    "slow_reason",
 ]
 
 _CAP = 2.0
-_QUOTE_CHARS = 300
-
-
-def _plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
-def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -214,16 +201,24 @@ def measure_engagement(
     done_at: datetime | None = None,
 ) -> Engagement:
     """The engagement of one account (``inbound`` and ``meetings`` are the account's, any order)."""
-    w = cfg.weights
     cutoff = day_end(as_of)
-    base_start = cutoff - timedelta(days=cfg.engagement_baseline_days)
-    recent_start = cutoff - timedelta(days=cfg.slow_response_window_days)
-    reply_base_start = recent_start - timedelta(days=cfg.engagement_baseline_days)
     inbound = sorted((m for m in inbound if m.sent_at < cutoff), key=lambda m: (m.sent_at, m.message_key))
     meetings = sorted((m for m in meetings if m.meeting_at < cutoff), key=lambda m: m.meeting_at)
     e = Engagement(account_id)
+    _silence(e, inbound, meetings, as_of, cfg, done_at)
+    median_points = _reply_times(e, inbound, replies, as_of, cfg)
+    waiting_points = _longest_wait(e, inbound, meetings, replies, needs_reply, as_of, cfg, done_at)
+    if waiting_points > 0 or median_points > 0:
+        e.slow_kind = "waiting" if waiting_points >= median_points else "median"
+        e.slow_points = max(waiting_points, median_points)
+    return e
 
-    # cadence and silence, mail and meetings
+
+def _silence(e: Engagement, inbound: list[Inbound], meetings: list[MeetingContact], as_of: date,
+             cfg: ScoringSettings, done_at: datetime | None) -> None:
+    """Cadence and silence, mail and meetings: ``drop_points`` when a normally active account went quiet."""
+    w = cfg.weights
+    base_start = day_end(as_of) - timedelta(days=cfg.engagement_baseline_days)
     window = [m for m in inbound if m.sent_at >= base_start]
     e.inbound_messages = len(window)
     e.last_inbound = inbound[-1] if inbound else None
@@ -249,7 +244,16 @@ def measure_engagement(
         e.drop_channel = "mail" if mail_ratio >= meet_ratio else "meetings"
         e.drop_points = w.engagement_drop * min(_CAP, ratio)
 
-    # reply times: inbound mail -> our first later mail in the same thread
+
+
+def _reply_times(e: Engagement, inbound: list[Inbound], replies: OutboundIndex, as_of: date,
+                 cfg: ScoringSettings) -> float:
+    """Our reply times (inbound mail -> our first later mail in the thread), recent vs baseline; the
+    points when the recent median is slower than the account's own baseline."""
+    w = cfg.weights
+    cutoff = day_end(as_of)
+    recent_start = cutoff - timedelta(days=cfg.slow_response_window_days)
+    reply_base_start = recent_start - timedelta(days=cfg.engagement_baseline_days)
     recent_hours: list[float] = []
     base_hours: list[float] = []
     for m in inbound:
@@ -274,7 +278,17 @@ def measure_engagement(
         if ratio > cfg.slow_response_factor and e.median_reply_hours_recent >= 24.0:
             median_points = w.slow_response * min(_CAP, ratio / cfg.slow_response_factor)
 
-    # the longest wait for any reply of a message that needs one
+    return median_points
+
+
+def _longest_wait(e: Engagement, inbound: list[Inbound], meetings: list[MeetingContact], replies: OutboundIndex,
+                  needs_reply: dict[str, NeedsReply], as_of: date, cfg: ScoringSettings,
+                  done_at: datetime | None) -> float:
+    """The longest wait for any reply (mail in the thread, or a meeting with us) of a client message that
+    needs one; the points when it is longer than ``slow_response_business_days``."""
+    w = cfg.weights
+    cutoff = day_end(as_of)
+    recent_start = cutoff - timedelta(days=cfg.slow_response_window_days)
     with_us = sorted(m.meeting_at for m in meetings if m.with_us)
     waiting_points = 0.0
     limit_bd = max(cfg.slow_response_business_days, 1)
@@ -294,55 +308,4 @@ def measure_engagement(
             if pts > waiting_points:
                 waiting_points = pts
                 e.waiting, e.waiting_signal, e.waiting_business_days, e.waiting_answered_at = m, sig, waited, end
-    if waiting_points > 0 or median_points > 0:
-        e.slow_kind = "waiting" if waiting_points >= median_points else "median"
-        e.slow_points = max(waiting_points, median_points)
-    return e
-
-
-def _days(v: float | None) -> str:
-    return "?" if v is None else f"{v:.0f}" if v == int(v) else f"{v:.1f}"
-
-
-def drop_reason(e: Engagement, cfg: ScoringSettings) -> Reason:
-    """The call-list reason of an account gone quiet (quotes the last subject, links the last message)."""
-    if e.drop_channel == "meetings" and e.last_meeting is not None:
-        m = e.last_meeting
-        text = (
-            f"Meetings stopped: none for {e.meeting_silent_days} days since {m.meeting_at:%a %d %b}; usually "
-            f"every {_days(e.usual_meeting_gap_days)} days ({_plural(e.meetings, 'meeting')} in "
-            f"{cfg.engagement_baseline_days} days)"
-        )
-        return Reason("engagement_drop", text, e.drop_points, _quote(f"Last meeting: {m.title or 'untitled'}"),
-                      m.link, m.meeting_at, None, "meeting", None)
-    last = e.last_inbound
-    assert last is not None
-    text = (
-        f"Gone quiet: no mail from the client for {e.silent_days} days "
-        f"({_plural(e.silent_business_days or 0, 'business day')}) since {last.sent_at:%a %d %b}; usually every "
-        f"{_days(e.usual_gap_days)} days ({_plural(e.inbound_messages, 'message')} in "
-        f"{cfg.engagement_baseline_days} days)"
-    )
-    return Reason("engagement_drop", text, e.drop_points, _quote(f"Last message: {last.subject or '(no subject)'}"),
-                  last.link, last.sent_at, None, "email", last.sender)
-
-
-def slow_reason(e: Engagement, cfg: ScoringSettings) -> Reason:
-    """The call-list reason of a client kept waiting (quotes what needed the answer) or slower medians."""
-    if e.slow_kind == "waiting" and e.waiting is not None and e.waiting_signal is not None:
-        m, sig = e.waiting, e.waiting_signal
-        state = f"answered {e.waiting_answered_at:%a %d %b}" if e.waiting_answered_at else "still waiting"
-        text = (
-            f"Kept waiting {_plural(e.waiting_business_days or 0, 'business day')} for any reply from us "
-            f"(since {m.sent_at:%a %d %b}, {state}; more than {cfg.slow_response_business_days} is slow)"
-        )
-        return Reason("slow_response", text, e.slow_points, _quote(sig.sentence), m.link, m.sent_at,
-                      sig.signal_id, "email", m.sender)
-    recent = (e.median_reply_hours_recent or 0.0) / 24.0
-    base = (e.median_reply_hours_baseline or 0.0) / 24.0
-    text = (
-        f"Slower replies: our median reply time {recent:.1f} days over the last {cfg.slow_response_window_days} "
-        f"days ({_plural(e.replies_recent, 'reply', 'replies')}) vs {base:.1f} days before "
-        f"({_plural(e.replies_baseline, 'reply', 'replies')})"
-    )
-    return Reason("slow_response", text, e.slow_points)
+    return waiting_points

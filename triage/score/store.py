@@ -1,57 +1,20 @@
-"""The I/O seam of scoring: read its inputs in one read phase, write its results in one transaction."""
+"""Writing what scoring found for a day in one transaction: asks, account scores, the call list (the
+write half of the score floor's I/O; the read half is :mod:`triage.score.inputs`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from triage.score.asks import Ask, AskSignal, Meeting, Reply
-from triage.score.calendar import day_end, to_utc
-from triage.score.engagement import Inbound, MeetingContact
-from triage.score.engagement_store import load_activity
-from triage.score.priority import AccountInfo, AccountScore, Evidence
-from triage.settings import ScoringSettings
+from triage.score.asks import Ask
+from triage.score.model import AccountScore
 
-__all__ = ["ListedAccount", "ScoreInputs", "load_inputs", "write_results"]
-
-# signals with a usable time and a link: the signal's own, else the message / transcript moment
-_SIGNALS = """
-WITH sig AS (
-    SELECT s.*,
-           coalesce(s.occurred_at, m.sent_at,
-                    t.meeting_at + to_microseconds(CAST(coalesce(s.start_s, 0) * 1e6 AS BIGINT)),
-                    s.created_at) AS sig_at,
-           coalesce(s.link,
-                    CASE WHEN s.source_type = 'email' THEN m.link
-                         ELSE t.link || CASE WHEN s.start_s IS NULL THEN ''
-                                             ELSE '#t=' || CAST(floor(s.start_s) AS BIGINT) END
-                    END) AS any_link
-    FROM signals s
-    LEFT JOIN messages m ON s.source_type = 'email' AND m.message_key = s.source_key
-    LEFT JOIN transcripts t ON s.source_type = 'meeting' AND t.transcript_key = s.source_key
-)
-"""
-
-
-@dataclass
-class ScoreInputs:
-    accounts: dict[str, AccountInfo]
-    contacts: dict[str, str]
-    ask_signals: list[AskSignal]
-    evidence: list[Evidence]
-    replies: list[Reply]
-    meetings: list[Meeting]
-    dismissed: set[str]
-    done: dict[str, datetime]
-    first_seen: dict[str, datetime] = field(default_factory=dict)
-    #: client mail and meetings for engagement (going quiet, slow answers)
-    inbound: list[Inbound] = field(default_factory=list)
-    activity_meetings: list[MeetingContact] = field(default_factory=list)
+__all__ = ["ListedAccount", "ask_dict", "write_results"]
 
 
 @dataclass
@@ -59,128 +22,6 @@ class ListedAccount:
     rank: int
     scored: AccountScore
     brief: str
-
-
-def _utc(v: Any) -> datetime:
-    out = to_utc(v)
-    assert out is not None
-    return out
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _us(v: int) -> datetime:
-    """Epoch microseconds (``epoch_us(ts)`` in SQL) -> aware UTC datetime; much faster than letting the
-    driver convert TIMESTAMPTZ values one by one."""
-    return _EPOCH + timedelta(microseconds=v)
-
-
-def load_inputs(con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSettings) -> ScoreInputs:
-    """Everything scoring needs for ``as_of``, read in one go (dismissed evidence already removed)."""
-    con.execute("SET TimeZone = 'UTC'")
-    cutoff = day_end(as_of)
-    start = cutoff - timedelta(days=max(cfg.lookback_days, cfg.trend_days + cfg.baseline_days))
-    accounts = {
-        r[0]: AccountInfo(r[0], r[1], r[2], r[3], r[4], r[5])
-        for r in con.execute(
-            "SELECT account_id, name, owner_am, am_email, tier, arr FROM accounts"
-        ).fetchall()
-    }
-    contacts = {
-        str(r[0]).lower(): str(r[1])
-        for r in con.execute(
-            "SELECT email, name FROM contacts WHERE name IS NOT NULL AND name <> ''"
-        ).fetchall()
-    }
-    dismissed = {
-        r[0] for r in con.execute("SELECT signal_id FROM feedback WHERE action = 'dismiss'").fetchall()
-    }
-    done = {
-        r[0]: _utc(r[1])
-        for r in con.execute(
-            "SELECT account_id, max(created_at) FROM feedback WHERE action = 'done' GROUP BY account_id"
-        ).fetchall()
-    }
-    asks = [
-        AskSignal(
-            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], _us(r[10]), r[11], r[12], float(r[13])
-        )
-        for r in con.execute(
-            _SIGNALS
-            + """SELECT signal_id, kind, subtype, party, account_id, thread_id, source_type, source_key,
-                        sentence, speaker, epoch_us(sig_at), due_date, any_link, score
-                 FROM sig WHERE kind IN ('ask', 'commitment') AND sig_at < ?
-                 ORDER BY sig_at, signal_id""",
-            [cutoff],
-        ).fetchall()
-    ]
-    evidence = [
-        Evidence(
-            r[0],
-            r[14],
-            r[1],
-            r[2],
-            float(r[3]),
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            _us(r[8]),
-            _us(r[9]),
-            r[10],
-            r[11],
-            r[12],
-            r[13],
-        )
-        for r in con.execute(
-            _SIGNALS
-            + """SELECT signal_id, kind, subtype, score, intensity, sentence, speaker, party,
-                        epoch_us(sig_at), epoch_us(created_at), source_type, source_key, thread_id,
-                        any_link, account_id
-                 FROM sig
-                 WHERE kind IN ('frustration', 'complaint', 'buying_signal') AND party = 'client'
-                   AND account_id IN (SELECT account_id FROM accounts) AND sig_at >= ? AND sig_at < ?
-                 ORDER BY sig_at, signal_id""",
-            [start, cutoff],
-        ).fetchall()
-        if r[0] not in dismissed
-    ]
-    replies = [
-        Reply(r[0], r[1], r[2], _us(r[3]))
-        for r in con.execute(
-            """SELECT message_key, thread_id, account_id, epoch_us(sent_at) FROM messages
-               WHERE direction = 'outbound' AND sent_at IS NOT NULL AND sent_at < ?""",
-            [cutoff],
-        ).fetchall()
-    ]
-    meetings = [
-        Meeting(r[0], r[1], _us(r[2]))
-        for r in con.execute(
-            """SELECT t.transcript_key, t.account_id, epoch_us(t.meeting_at) FROM transcripts t
-               WHERE t.account_id IS NOT NULL AND t.meeting_at IS NOT NULL AND t.meeting_at < ?
-                 AND EXISTS (SELECT 1 FROM utterances u
-                             WHERE u.transcript_key = t.transcript_key AND u.role = 'internal')""",
-            [cutoff],
-        ).fetchall()
-    ]
-    first_seen: dict[str, datetime] = {}
-    if done:
-        con.register("done_accounts", pa.table({"account_id": list(done)}))
-        try:
-            first_seen = {
-                r[0]: _utc(r[1])
-                for r in con.execute(
-                    """SELECT source_key, min(created_at) FROM signals
-                       WHERE account_id IN (SELECT account_id FROM done_accounts) GROUP BY source_key"""
-                ).fetchall()
-            }
-        finally:
-            con.unregister("done_accounts")
-    inbound, activity = load_activity(con, as_of, cfg)
-    return ScoreInputs(
-        accounts, contacts, asks, evidence, replies, meetings, dismissed, done, first_seen, inbound, activity
-    )
 
 
 def _ts(v: datetime | None) -> datetime | None:
@@ -230,6 +71,25 @@ def write_results(
 ) -> None:
     """Replace the asks, and the account scores and call list of ``as_of`` (call in one transaction)."""
     now = datetime.now(UTC)
+    _write_asks(con, as_of, run_id, now, asks)
+    _write_scores(con, as_of, run_id, now, scores, listed)
+    con.execute(
+        """INSERT OR REPLACE INTO call_list_builds VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        [
+            as_of,
+            now,
+            run_id,
+            len(scores),
+            len(listed),
+            sum(1 for a in asks if a.status == "open"),
+            sum(1 for a in asks if a.overdue),
+        ],
+    )
+    _write_call_list(con, as_of, run_id, now, listed)
+
+
+def _write_asks(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None, now: datetime,
+                asks: list[Ask]) -> None:
     con.execute("DELETE FROM asks")
     _insert(
         con,
@@ -285,6 +145,10 @@ def write_results(
             ]
         ),
     )
+
+
+def _write_scores(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None, now: datetime,
+                  scores: list[AccountScore], listed: list[ListedAccount]) -> None:
     listed_ids = {entry.scored.account.account_id for entry in listed}
     con.execute("DELETE FROM account_scores WHERE as_of = ?", [as_of])
     _insert(
@@ -313,18 +177,10 @@ def write_results(
             ]
         ),
     )
-    con.execute(
-        """INSERT OR REPLACE INTO call_list_builds VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        [
-            as_of,
-            now,
-            run_id,
-            len(scores),
-            len(listed),
-            sum(1 for a in asks if a.status == "open"),
-            sum(1 for a in asks if a.overdue),
-        ],
-    )
+
+
+def _write_call_list(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None, now: datetime,
+                     listed: list[ListedAccount]) -> None:
     con.execute("DELETE FROM call_list WHERE as_of = ?", [as_of])
     rows = [(e.rank, e.scored, e.brief) for e in listed]
     _insert(

@@ -1,4 +1,4 @@
-"""Parse-stage timings (``python -m triage.parse.perf --out /tmp/parse_perf.json``).
+"""Parse-stage timings (``python -m bench.bench_parse --out /tmp/parse_perf.json``).
 
 Measures, on this machine: ``parse_mail`` per message over the Enron dev files (MIME, charsets,
 HTML, quote stripping), the whole ``parse_pending`` stage over them against a temporary DuckDB
@@ -23,7 +23,7 @@ import pyarrow as pa
 from triage.db import Database, migrate
 from triage.parse import store
 from triage.parse.accounts import Account, AccountBook
-from triage.parse.messages import _MESSAGES, parse_pending, rebuild
+from triage.parse.messages import MESSAGES_SCHEMA, parse_pending, rebuild
 from triage.parse.mime import parse_mail
 
 __all__ = ["main", "measure"]
@@ -86,7 +86,7 @@ def _synthetic_messages(n: int, accounts: int) -> pa.Table:
                 "parser_version": "perf",
             }
         )
-    return pa.Table.from_pylist(rows, schema=_MESSAGES)
+    return pa.Table.from_pylist(rows, schema=MESSAGES_SCHEMA)
 
 
 def measure(enron_dir: Path, n_messages: int) -> dict[str, Any]:

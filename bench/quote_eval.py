@@ -1,4 +1,4 @@
-"""Measure quote/signature stripping on real Enron mail (``python -m triage.parse.quote_eval``).
+"""Measure quote/signature stripping on real Enron mail (``python -m bench.quote_eval``).
 
 Compares methods on a hand-checked set (``tests/fixtures/parse/enron_new_text.jsonl``: one Enron dev
 message per line with the new text written down by hand, either literally or as a span of the body

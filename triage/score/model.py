@@ -1,4 +1,5 @@
-"""What account scoring works with: account facts, evidence (signals), reasons and the scored account."""
+"""What account scoring works with (the types of the score floor): account facts, evidence (signals),
+reasons and the scored account."""
 
 from __future__ import annotations
 
