@@ -17,8 +17,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.stages import detect_all, finish_privacy_jobs, ingest_all, parse_all
-from triage.app.runs import sanitized
+from flows.stages import apply_queued_actions, detect_all, finish_privacy_jobs, ingest_all, parse_all
+from triage.app.links import link_maker
+from triage.app.runs import clean_failure
 from triage.db import Database, open_database
 from triage.log import keep_tracebacks_local
 from triage.publish.alerts import AlertResult, send_alerts
@@ -29,7 +30,7 @@ __all__ = ["escalation_watch"]
 
 @task(persist_result=False, cache_policy=NO_CACHE)
 def alert_ams(settings: Settings, db: Database, now: datetime) -> AlertResult:
-    return send_alerts(settings, db, now=now)
+    return send_alerts(settings, db, now=now, link_for=link_maker(settings))
 
 
 @flow(
@@ -45,12 +46,19 @@ def escalation_watch(config_path: str | None = None, now: datetime | None = None
     db = open_database(settings)
     at = now or datetime.now(UTC)
     run_id = f"watch-{uuid.uuid4()}"
-    with sanitized("escalation watch"):
+    try:
         finish_privacy_jobs(settings, db)
+        apply_queued_actions(settings, db)
         fetched = ingest_all(settings, db, run_id)["fetched"]
         parse_all(settings, db, run_id)
         signals = detect_all(settings, db, run_id)["signals"]
         sent = alert_ams(settings, db, at)
+    except BaseException as e:
+        failure: BaseException | None = clean_failure("escalation watch", e)
+    else:
+        failure = None
+    if failure is not None:  # raised outside the handler: nothing chained to it reaches Prefect
+        raise failure
     summary = {
         "run_id": run_id,
         "fetched": fetched,

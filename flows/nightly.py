@@ -14,6 +14,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.stages import (
+    apply_queued_actions,
     apply_retention,
     build_call_list,
     detect_all,
@@ -21,8 +22,9 @@ from flows.stages import (
     ingest_all,
     parse_all,
     publish_outputs,
+    rewrite_pages,
 )
-from triage.app.runs import RunRecorder
+from triage.app.runs import RunRecorder, clean_failure
 from triage.db import open_database
 from triage.log import keep_tracebacks_local
 from triage.settings import load_settings
@@ -47,6 +49,7 @@ def nightly_triage(config_path: str | None = None, as_of: date | None = None) ->
     try:
         with run.stage("ingest"):
             finish_privacy_jobs(settings, db)
+            apply_queued_actions(settings, db)
             run.add(**ingest_all(settings, db, run.run_id))
         with run.stage("parse"):
             run.add(**parse_all(settings, db, run.run_id))
@@ -62,9 +65,14 @@ def nightly_triage(config_path: str | None = None, as_of: date | None = None) ->
             with run.stage("retention"):
                 apply_retention(settings, db, day)
     except BaseException as e:
-        run.finish(error=e)
-        raise
+        failure: BaseException | None = clean_failure(run.current, e)
+    else:
+        failure = None
+    if failure is not None:  # raised outside the handler: nothing chained to it reaches Prefect
+        run.finish(error=failure)
+        raise failure
     summary = run.finish()
+    rewrite_pages(settings, db, day)
     get_run_logger().info("run %s finished: %s", run.run_id, summary.as_dict())
     return summary.as_dict()
 

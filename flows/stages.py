@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
 from triage import app, ingest, nlp, parse, publish, score
+from triage.app.links import link_maker
 from triage.db import Database
 from triage.errors import ConnectionLostError
 from triage.settings import Settings
@@ -33,6 +34,7 @@ __all__ = [
     "Detected",
     "Ingested",
     "Parsed",
+    "apply_queued_actions",
     "apply_retention",
     "build_call_list",
     "detect_all",
@@ -41,6 +43,7 @@ __all__ = [
     "ingest_source",
     "parse_all",
     "publish_outputs",
+    "rewrite_pages",
 ]
 
 
@@ -65,6 +68,12 @@ def ingest_source(settings: Settings, source: str, db: Database, run_id: str) ->
 def finish_privacy_jobs(settings: Settings, db: Database) -> int:
     """An erasure or purge a killed process left half-done is finished before anything else."""
     return len(app.finish_privacy_jobs(settings, db).jobs)
+
+
+@task(persist_result=False, cache_policy=NO_CACHE)
+def apply_queued_actions(settings: Settings, db: Database) -> int:
+    """AMs' clicks that waited while the file was held (web app) are applied once, before the run starts."""
+    return len(app.drain(settings, db).applied)
 
 
 @task(persist_result=False, cache_policy=NO_CACHE)
@@ -105,7 +114,14 @@ def build_call_list(settings: Settings, db: Database, as_of: date, run_id: str) 
 
 @task(persist_result=False, cache_policy=NO_CACHE)
 def publish_outputs(settings: Settings, db: Database, as_of: date) -> PublishReport:
-    return publish.publish(settings, db, as_of)
+    """The page, and each AM's digest with a sign-in link to act on it (when the web app's secret is set)."""
+    return publish.publish(settings, db, as_of, link_for=link_maker(settings))
+
+
+@task(persist_result=False, cache_policy=NO_CACHE)
+def rewrite_pages(settings: Settings, db: Database, as_of: date) -> list[str]:
+    """The pages again once the run has finished: they say when it finished, not "run in progress"."""
+    return publish.rewrite_pages(settings, db, as_of)
 
 
 @task(persist_result=False, cache_policy=NO_CACHE)

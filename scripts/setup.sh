@@ -2,7 +2,7 @@
 # Idempotent set-up of a fresh machine for triage.
 #   scripts/setup.sh          Python venv (.venv) with triage installed editable
 #   scripts/setup.sh --test   also the test tools and the Debian packages the tests start for real
-#                             (dovecot-imapd for IMAP, chromium for the HTML page)
+#                             (dovecot-imapd for IMAP, chromium and chromium-driver for the page and the web app)
 # torch is installed FIRST and pinned to the CPU build on this machine's disk (torch==2.13.0);
 # letting a dependency pull torch would download a CUDA build of several GB. Every other version comes
 # from constraints.txt (one pinned set for tests, benchmarks and the model card).
@@ -21,6 +21,7 @@ if [ "$WITH_TEST" = 1 ]; then
   command -v dovecot >/dev/null || need+=(dovecot-imapd dovecot-core)
   command -v openssl >/dev/null || need+=(openssl)
   command -v chromium >/dev/null || need+=(chromium)
+  command -v chromedriver >/dev/null || need+=(chromium-driver)
   if [ ${#need[@]} -gt 0 ]; then
     echo "==> apt-get install ${need[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -64,7 +64,7 @@ def test_account_json_lists_signals_asks_meetings_and_feedback_newest_first(
     promise = next(e for e in events if e["kind"] == "commitment" and "SOC 2" in e["text"])
     assert promise["title"].startswith("our promise: open, overdue, due 13 Nov")
     dismissed = next(e for e in events if e["id"] == story["acme_unacceptable"])
-    assert dismissed["status"] == "dismissed" and dismissed["title"].endswith("(dismissed)")
+    assert dismissed["status"] == "dismissed" and dismissed["title"].endswith("(not a problem)")
     churn = next(e for e in events if e["id"] == story["acme_churn"])
     assert churn["title"] == "frustration (churn threat) 0.95" and churn["who"] == "priya.shah@acme-logistics.example"
     meeting = next(e for e in events if e["kind"] == "meeting")

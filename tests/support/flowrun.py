@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import duckdb
 
 from triage.settings import sample_data_dir
 
-__all__ = ["sample_config", "table_counts", "table_keys", "toml_value"]
+__all__ = ["home_config", "sample_config", "sample_night", "table_counts", "table_keys", "toml_value"]
 
 
 def toml_value(v: Any) -> str:
@@ -77,3 +78,46 @@ def table_keys(db_path: Path, sql: str) -> list[tuple[Any, ...]]:
         return sorted(con.execute(sql).fetchall(), key=repr)
     finally:
         con.close()
+
+
+def home_config(home: Path, extra: str = "", *, key_env: str | None = None) -> Path:
+    """A config over a home folder: db/, mail/, transcripts/, pages/ (what :func:`sample_night` makes)."""
+    from triage.settings import sample_defaults
+
+    org = sample_defaults()["org"]
+    path = home / "config.toml"
+    path.write_text(f"""
+[database]
+path = {toml_value(home / "db" / "triage.duckdb")}
+lock_timeout_seconds = 120
+retry_max_seconds = 0.5
+{f"encryption_key_env = {toml_value(key_env)}" if key_env else ""}
+[org]
+name = {toml_value(org["name"])}
+our_domains = {toml_value(org["our_domains"])}
+accounts_file = {toml_value(org["accounts_file"])}
+internal_people = {toml_value(org["internal_people"])}
+[[sources.local]]
+name = "sample"
+path = {toml_value(home / "mail")}
+[transcripts]
+paths = [{toml_value(home / "transcripts")}]
+[output]
+html_path = {toml_value(home / "pages" / "triage-today.html")}
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def sample_night(home: Path, as_of: date) -> Path:
+    """The bundled sample copied into ``home`` (mail and transcripts can be added to) and one real nightly
+    run over it as of ``as_of``: database in db/, the all-accounts page in pages/."""
+    import shutil
+
+    from flows.nightly import nightly_triage
+
+    shutil.copytree(sample_data_dir() / "mail", home / "mail")
+    shutil.copytree(sample_data_dir() / "transcripts", home / "transcripts")
+    (home / "pages").mkdir()
+    assert nightly_triage(config_path=str(home_config(home)), as_of=as_of)["status"] == "completed"
+    return home

@@ -9,6 +9,8 @@ nothing below imports this package.
 
 from __future__ import annotations
 
-from triage.app.privacy import Finished, finish_privacy_jobs, forget, open_db, purge
+from triage.app.actions import Drained, Recorded, drain, record
+from triage.app.database import open_db
+from triage.app.privacy import Finished, finish_privacy_jobs, forget, purge
 
-__all__ = ["Finished", "finish_privacy_jobs", "forget", "open_db", "purge"]
+__all__ = ["Drained", "Finished", "Recorded", "drain", "finish_privacy_jobs", "forget", "open_db", "purge", "record"]

@@ -4,8 +4,8 @@
 transaction and record a durable job in it. What comes after needs the floors above privacy: threads
 and the call lists that quoted the erased words are built again, the pages at their default places are
 rewritten, and the database file is rewritten so no freed block keeps a byte
-(:func:`finish_privacy_jobs`). Every command opens the database through :func:`open_db`, which
-finishes the jobs a killed process left behind before anything else happens.
+(:func:`finish_privacy_jobs`). Every command opens the database through :func:`triage.app.open_db`,
+which finishes the jobs a killed process left behind before anything else happens.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from triage import parse, publish, score
-from triage.db import Database, open_database
+from triage.db import Database
 from triage.db.crypto import is_encrypted
 from triage.db.encrypt import rewrite_database
 from triage.log import get_logger
@@ -28,7 +28,7 @@ from triage.privacy.retention import PurgeResult
 from triage.privacy.retention import purge as purge_rows
 from triage.settings import Settings
 
-__all__ = ["Finished", "finish_privacy_jobs", "forget", "open_db", "purge"]
+__all__ = ["Finished", "finish_privacy_jobs", "forget", "purge"]
 
 log = get_logger("app.privacy")
 
@@ -42,15 +42,6 @@ class Finished:
     pages: list[str] = field(default_factory=list)
     bytes_before: int = 0
     bytes_after: int = 0
-
-
-def open_db(settings: Settings, *, migrate: bool = True) -> Database:
-    """The configured database (migrated unless ``migrate`` is false), with every unfinished erasure or
-    purge finished first: a process killed half-way through one leaves no byte for longer than the next
-    command, whatever that command is."""
-    db = open_database(settings, migrate_now=migrate)
-    finish_privacy_jobs(settings, db)
-    return db
 
 
 def _rebuild_lists(settings: Settings, db: Database, days: list[date]) -> tuple[list[date], date | None]:

@@ -13,9 +13,12 @@ from typing import Any
 
 from triage.db import Database
 from triage.errors import RunFailedError, TriageError
+from triage.log import get_logger
 from triage.secrets import redact
 
-__all__ = ["RunRecorder", "RunSummary", "sanitized"]
+__all__ = ["RunRecorder", "RunSummary", "clean_failure"]
+
+_log = get_logger("runs")
 
 _COUNTERS = ("fetched", "parsed", "transcripts", "quarantined", "sentences", "signals", "accounts_listed")
 
@@ -46,20 +49,26 @@ class RunSummary:
         }
 
 
-@contextmanager
-def sanitized(stage: str) -> Iterator[None]:
-    """Let our own errors through; turn anything else into a :class:`RunFailedError` naming the stage
-    and the error's type, chained to the original. Prefect pickles the exception a flow run ends with
-    into its result storage and writes its text into its database; a library error's text can quote a
-    line of client mail (a ``UnicodeDecodeError`` even carries the bytes), ours never does."""
-    try:
-        yield
-    except TriageError:
-        raise
-    except Exception as e:
-        raise RunFailedError(
-            f"the run failed in its {stage} stage: {type(e).__name__} (`-vv` shows the traceback)"
-        ) from e
+def clean_failure(stage: str, error: BaseException) -> BaseException:
+    """What a failed flow run may leave in Prefect: our own error without what it was chained to.
+
+    Prefect pickles the exception a flow run ends with into its result storage (with tblib installed,
+    as Dask installs it, the pickle keeps the whole chain: cause and context) and writes its text into
+    its database. A library error's text can quote a line of client mail (a ``UnicodeDecodeError`` even
+    carries the bytes), and a third-party error under one of ours can quote a key. So one of our errors
+    goes on without its chain, and anything else becomes a :class:`RunFailedError` naming the stage and
+    the error's type. The original, with its traceback, is logged on this process's terminal at debug
+    level (``-vv``), never through Prefect's loggers. Raise the result outside an ``except`` block, or
+    Python chains the error being handled to it again."""
+    if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: as they are
+        return error
+    if not isinstance(error, TriageError) or error.__cause__ is not None or error.__context__ is not None:
+        _log.debug("the %s stage failed", stage, exc_info=(type(error), error, error.__traceback__))
+    if isinstance(error, TriageError):
+        error.__cause__ = error.__context__ = None
+        error.__suppress_context__ = True
+        return error
+    return RunFailedError(f"the run failed in its {stage} stage: {type(error).__name__} (`-vv` shows the traceback)")
 
 
 class RunRecorder:
@@ -70,6 +79,8 @@ class RunRecorder:
         self.summary = RunSummary(run_id=str(uuid.uuid4()), as_of=as_of)
         self._flow_run_id = flow_run_id
         self._t0 = time.perf_counter()
+        #: the stage running now (for the failure's message)
+        self.current = "start"
 
     @property
     def run_id(self) -> str:
@@ -99,9 +110,9 @@ class RunRecorder:
         """Time a stage; when it completes, store the counts so far (readers of a running run, such
         as the page the publish stage writes, see them instead of zeros)."""
         t = time.perf_counter()
+        self.current = name
         try:
-            with sanitized(name):
-                yield
+            yield
         finally:
             self.summary.stage_seconds[name] = round(
                 self.summary.stage_seconds.get(name, 0.0) + time.perf_counter() - t, 3

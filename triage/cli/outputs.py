@@ -1,9 +1,8 @@
-"""Reading and feedback commands: list, done, dismiss, html, digest (owned by the scoring work)."""
+"""Reading commands: list, html, digest."""
 
 from __future__ import annotations
 
 import csv
-import getpass
 import io
 import json
 from datetime import date, datetime
@@ -12,6 +11,7 @@ import click
 from rich.console import Console
 
 from triage.app import open_db
+from triage.app.links import link_maker
 from triage.cli.app import Context, cli, pass_ctx
 from triage.db import Database
 from triage.errors import TriageError
@@ -42,15 +42,6 @@ def _day(db: Database, as_of: datetime | None) -> date:
             f"build it with `triage run --as-of {as_of.date().isoformat()}`"
         )
     return as_of.date()
-
-
-def _author(author: str | None) -> str:
-    if author:
-        return author
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 _CSV_COLUMNS = [
@@ -170,56 +161,6 @@ def list_cmd(
             print_unknown_senders(senders, console)
 
 
-def _rebuild(ctx: Context, db: Database) -> str:
-    from triage.score import rebuild_latest
-
-    day = rebuild_latest(ctx.settings, db)
-    return f"; re-built the list of {day.isoformat()}" if day else ""
-
-
-@cli.command(
-    epilog="""\b
-Examples:
-  triage done acme                           # Acme is handled: off the list until new evidence
-  triage done acme --note "called Priya, fix ships Monday"
-  triage done acme --no-rebuild              # record only; the next run applies it""",
-)
-@click.argument("account")
-@click.option("--note", help="What was done (stored with the feedback).")
-@click.option("--author", help="Who (default: the current user).")
-@click.option("--no-rebuild", is_flag=True, help="Do not re-build the latest list now.")
-@pass_ctx
-def done(ctx: Context, account: str, note: str | None, author: str | None, no_rebuild: bool) -> None:
-    """Mark an account handled: it leaves the list until new evidence arrives (then only that counts)."""
-    from triage.score.feedback import mark_done
-
-    db = open_db(ctx.settings)
-    fb = mark_done(db, account, note=note, author=_author(author))
-    extra = "" if no_rebuild else _rebuild(ctx, db)
-    click.echo(f"marked {fb.account_id} done ({fb.feedback_id}){extra}")
-
-
-@cli.command(
-    epilog="""\b
-Examples:
-  triage dismiss 3f9c2a1b7d4e5f60 --reason "sarcasm, not frustration"
-  triage dismiss 3f9c2a --reason "not a request"   # a unique prefix (6+ characters) is enough""",
-)
-@click.argument("signal_id")
-@click.option("--reason", required=True, help="Why the signal is wrong or irrelevant.")
-@click.option("--author", help="Who (default: the current user).")
-@click.option("--no-rebuild", is_flag=True, help="Do not re-build the latest list now.")
-@pass_ctx
-def dismiss(ctx: Context, signal_id: str, reason: str, author: str | None, no_rebuild: bool) -> None:
-    """Dismiss a signal: it stops counting in scores, asks and the list (signal ids: `triage list --json`)."""
-    from triage.score.feedback import dismiss_signal
-
-    db = open_db(ctx.settings)
-    fb = dismiss_signal(db, signal_id, reason=reason, author=_author(author))
-    extra = "" if no_rebuild else _rebuild(ctx, db)
-    click.echo(f"dismissed signal {fb.signal_id} ({fb.feedback_id}){extra}")
-
-
 @cli.command(
     epilog="""\b
 Examples:
@@ -266,7 +207,7 @@ def digest(ctx: Context, as_of: datetime | None, dry_run: bool, force: bool) -> 
 
     db = _db(ctx)
     day = _day(db, as_of)
-    result = send_digest(ctx.settings, db, day, force=force, dry_run=dry_run)
+    result = send_digest(ctx.settings, db, day, force=force, dry_run=dry_run, link_for=link_maker(ctx.settings))
     if dry_run:
         for m in result.mails:
             accounts = ", ".join(e.account_id for e in m.entries) or "nothing"

@@ -67,13 +67,13 @@ def forget(ctx: Context, address: str | None, account: str | None, dry_run: bool
     """Erase everything of one person (ADDRESS) or one account (--account ID); GDPR art. 17 / CCPA."""
     from triage.app import forget as do_forget
     from triage.app import open_db
-    from triage.cli.outputs import _author
+    from triage.cli.feedback import author_of
 
     if (address is None) == (account is None):
         raise click.UsageError("give an ADDRESS or --account ID (one of them)")
     db = open_db(ctx.settings)
     result = do_forget(ctx.settings, db, address=address, account=account, dry_run=dry_run,
-                       author=_author(author))
+                       author=author_of(author))
     for table, n in result.counts.items():
         if n:
             click.echo(f"{table:<20} {n:>8,}")

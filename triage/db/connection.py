@@ -80,6 +80,8 @@ class Database:
         self._write_lock = file_lock(self.path)
         #: how many times opening had to wait for another process (for the run summary and tests)
         self.lock_waits = 0
+        #: the connection of the read phase open in this thread (nested reads reuse it)
+        self._reading = threading.local()
 
     def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout_seconds
@@ -143,15 +145,22 @@ class Database:
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read phase. Read-only, so it coexists with ops readers in other processes.
 
-        Inside this process, a read while a write phase is open reuses nothing: phases are sequential.
+        A read phase opened inside another one in the same thread reuses its connection (a page that
+        calls several loaders opens the file once); a read while a write phase is open reuses nothing.
         """
+        outer: duckdb.DuckDBPyConnection | None = getattr(self._reading, "con", None)
+        if outer is not None:
+            yield outer
+            return
         if not self.path.exists():
             raise DatabaseError(f"database {self.path} does not exist yet; run `triage migrate` or `triage run`")
         with self._write_lock:
             con = self._connect(read_only=True)
+            self._reading.con = con
             try:
                 yield con
             except duckdb.Error as e:
                 raise DatabaseError(f"read from {self.path} failed: {e}") from e
             finally:
+                self._reading.con = None
                 self._close(con)

@@ -12,6 +12,7 @@ from pathlib import Path
 from triage.db import Database
 from triage.errors import OutputError
 from triage.log import get_logger
+from triage.publish.alerts import LinkFor
 from triage.publish.digest import DigestResult, send_digests
 from triage.publish.html import render_page, write_page
 from triage.publish.load import built_days, latest_as_of, load_call_list, load_run_info, load_unknown_senders
@@ -111,9 +112,11 @@ def resolve_am(db: Database, name: str) -> tuple[str | None, str | None]:
 
 
 def send_digest(
-    settings: Settings, db: Database, as_of: date, *, force: bool = False, dry_run: bool = False
+    settings: Settings, db: Database, as_of: date, *, force: bool = False, dry_run: bool = False,
+    link_for: LinkFor | None = None,
 ) -> DigestResult:
-    """Send each AM their part of the list of ``as_of`` (once per day unless ``force``)."""
+    """Send each AM their part of the list of ``as_of`` (once per day unless ``force``); ``link_for``
+    puts a sign-in link of the web app in each (:func:`triage.app.links.link_maker`)."""
     return send_digests(
         settings.digest,
         db,
@@ -123,14 +126,15 @@ def send_digest(
         top_reasons=settings.output.top_reasons,
         force=force,
         dry_run=dry_run,
+        link_for=link_for,
     )
 
 
-def publish(settings: Settings, db: Database, as_of: date) -> PublishReport:
-    """Write the HTML page and, when enabled, send each AM their digest."""
+def publish(settings: Settings, db: Database, as_of: date, *, link_for: LinkFor | None = None) -> PublishReport:
+    """Write the HTML page and, when enabled, send each AM their digest (with sign-in links: ``link_for``)."""
     report = PublishReport(html_path=write_html(settings, db, as_of))
     if settings.digest.enabled:
-        sent = send_digest(settings, db, as_of)
+        sent = send_digest(settings, db, as_of, link_for=link_for)
         report.digests_sent = len(sent.sent)
         report.digest_recipients = sent.sent
     return report

@@ -15,6 +15,7 @@ Mail goes through the ``[digest]`` SMTP settings and :class:`triage.publish.dige
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
@@ -28,7 +29,10 @@ from triage.publish.digest import SmtpSender
 from triage.publish.html import link_label, safe_href
 from triage.settings import AlertSettings, Settings
 
-__all__ = ["Alert", "AlertMail", "AlertResult", "build_alert_mails", "find_new_alerts", "in_quiet_hours", "send_alerts"]
+__all__ = [
+    "Alert", "AlertMail", "AlertResult", "LinkFor", "build_alert_mails", "find_new_alerts", "in_quiet_hours",
+    "send_alerts",
+]
 
 log = get_logger("publish.alerts")
 
@@ -118,7 +122,11 @@ def find_new_alerts(db: Database, cfg: AlertSettings, now: datetime) -> list[Ale
     ]
 
 
-def _text(alerts: list[Alert], am_name: str | None) -> str:
+#: (AM's e-mail, page after signing in) -> a sign-in URL of the web app (:func:`triage.app.links.link_maker`)
+LinkFor = Callable[[str, str | None], str]
+
+
+def _text(alerts: list[Alert], am_name: str | None, link: Callable[[str | None], str] | None = None) -> str:
     first = (am_name or "").split(" ")[0]
     lines = [f"Hi{' ' + first if first else ''},", ""]
     n = len(alerts)
@@ -130,14 +138,17 @@ def _text(alerts: list[Alert], am_name: str | None) -> str:
         href = safe_href(a.link)
         if href:
             lines.append(f"  {link_label(a.link, a.source_type)}: {href}")
-        lines.append(f"  signal {a.signal_id} (wrong? triage dismiss {a.signal_id} --reason ...)")
+        if link is not None:
+            lines.append(f"  act on it (called, not a problem, snooze): {link(f'/accounts/{a.account_id}')}")
+        else:
+            lines.append(f"  signal {a.signal_id} (wrong? triage dismiss {a.signal_id} --reason ...)")
         lines.append("")
     lines += ["-- ", "triage same-day alerts: one mail per signal, never repeated."]
     return "\n".join(lines) + "\n"
 
 
 def build_alert_mails(
-    alerts: list[Alert], settings: Settings, now: datetime
+    alerts: list[Alert], settings: Settings, now: datetime, link_for: LinkFor | None = None
 ) -> tuple[list[AlertMail], list[Alert]]:
     """One mail per AM address with that AM's alerts; and the alerts of accounts without an AM address."""
     by_am: dict[str, list[Alert]] = defaultdict(list)
@@ -162,7 +173,8 @@ def build_alert_mails(
         msg["Message-ID"] = make_msgid(idstring="triage.alert", domain=domain)
         msg["Auto-Submitted"] = "auto-generated"
         msg["X-Triage-Signals"] = " ".join(a.signal_id for a in mine)
-        msg.set_content(_text(mine, mine[0].owner_am))
+        link = (lambda page, who=addr: link_for(who, page)) if link_for is not None else None
+        msg.set_content(_text(mine, mine[0].owner_am, link))
         mails.append(AlertMail(addr, tuple(mine), msg))
     return mails, unassigned
 
@@ -177,7 +189,8 @@ def _record(db: Database, alerts: tuple[Alert, ...] | list[Alert], recipient: st
             )
 
 
-def send_alerts(settings: Settings, db: Database, *, now: datetime | None = None, dry_run: bool = False) -> AlertResult:
+def send_alerts(settings: Settings, db: Database, *, now: datetime | None = None, dry_run: bool = False,
+                link_for: LinkFor | None = None) -> AlertResult:
     """Mail every new alert to its AM (once per signal, ever); nothing in quiet hours.
 
     Raises OutputError when the SMTP server cannot be used, or after trying every AM when some failed
@@ -192,7 +205,7 @@ def send_alerts(settings: Settings, db: Database, *, now: datetime | None = None
         result.held = [a.signal_id for a in alerts]
         log.info("quiet hours: %d alert(s) held until %s", len(alerts), settings.alerts.quiet_end)
         return result
-    mails, unassigned = build_alert_mails(alerts, settings, at)
+    mails, unassigned = build_alert_mails(alerts, settings, at, link_for)
     result.mails, result.unassigned = mails, [a.signal_id for a in unassigned]
     if dry_run:
         return result

@@ -13,6 +13,7 @@ import hashlib
 import smtplib
 import ssl
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -51,9 +52,10 @@ class DigestResult:
 
 
 def render_text(
-    entries: list[CallListEntry], *, as_of: date, am_name: str | None, top_reasons: int = 3
+    entries: list[CallListEntry], *, as_of: date, am_name: str | None, top_reasons: int = 3,
+    link: Callable[[str | None], str] | None = None,
 ) -> str:
-    """The plain-text part of a digest."""
+    """The plain-text part of a digest (``link``: page -> a sign-in URL of the web app)."""
     first = (am_name or "").split(" ")[0]
     lines = [f"Good morning{' ' + first if first else ''},", ""]
     if not entries:
@@ -61,6 +63,8 @@ def render_text(
     else:
         n = len(entries)
         lines += [f"{n} account{'s' if n != 1 else ''} to call today ({as_of:%A %d %B %Y}):", ""]
+    if link is not None:
+        lines += ["Act on the list (called, not a problem, answered, snooze: one click each):", f"  {link(None)}", ""]
     for e in entries:
         asks = f"{len(e.open_asks)} open asks, {e.overdue_count} overdue" if e.open_asks else "no open asks"
         lines.append(f"{e.rank}. {e.name} ({e.tier or 'no tier'}) - score {e.score:.1f} - {asks}")
@@ -74,8 +78,12 @@ def render_text(
                 lines.append(f"     {href}")
         lines.append("   Brief:")
         lines += [f"   {line}" for line in e.brief_lines()]
+        if link is not None:
+            lines.append(f"   Open: {link(f'/accounts/{e.account_id}')}")
         lines.append("")
-    lines += ["-- ", "triage: mark an account handled with `triage done ACCOUNT`."]
+    tail = ("the links sign you in to your list; they work for a day." if link is not None
+            else "mark an account handled with `triage done ACCOUNT`.")
+    lines += ["-- ", f"triage: {tail}"]
     return "\n".join(lines) + "\n"
 
 
@@ -87,6 +95,7 @@ def build_digests(
     cfg: DigestSettings,
     top_reasons: int = 3,
     all_ams: dict[str, str | None] | None = None,
+    link_for: Callable[[str, str | None], str] | None = None,
 ) -> tuple[list[DigestMail], list[str]]:
     """One mail per AM e-mail address with only that AM's accounts; and the accounts without an AM address.
 
@@ -110,13 +119,16 @@ def build_digests(
     mails = []
     for addr in sorted(by_am):
         mine = by_am[addr]
-        text = render_text(mine, as_of=as_of, am_name=names.get(addr), top_reasons=top_reasons)
+        link = (lambda page, who=addr: link_for(who, page)) if link_for is not None else None
+        plain = render_text(mine, as_of=as_of, am_name=names.get(addr), top_reasons=top_reasons)
+        text = render_text(mine, as_of=as_of, am_name=names.get(addr), top_reasons=top_reasons, link=link)
         html = render_page(
             mine,
             as_of=as_of,
             org_name=org_name,
             heading="Your accounts to call today",
             show_unknown=False,
+            signin=link,
         )
         msg = EmailMessage()
         n = len(mine)
@@ -131,7 +143,7 @@ def build_digests(
         msg["X-Triage-As-Of"] = as_of.isoformat()
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(plain.encode("utf-8")).hexdigest()  # the same list: the same hash, links aside
         mails.append(DigestMail(addr, names.get(addr), tuple(mine), msg, digest))
     return mails, unassigned
 
@@ -230,6 +242,7 @@ def send_digests(
     top_reasons: int = 3,
     force: bool = False,
     dry_run: bool = False,
+    link_for: Callable[[str, str | None], str] | None = None,
 ) -> DigestResult:
     """Send each AM their digest for ``as_of`` once (``force`` re-sends; ``dry_run`` only builds them).
 
@@ -246,7 +259,7 @@ def send_digests(
             ).fetchall()
         }
     mails, unassigned = build_digests(
-        entries, as_of=as_of, org_name=org_name, cfg=cfg, top_reasons=top_reasons, all_ams=ams
+        entries, as_of=as_of, org_name=org_name, cfg=cfg, top_reasons=top_reasons, all_ams=ams, link_for=link_for
     )
     result = DigestResult(unassigned=unassigned, mails=mails)
     if unassigned:

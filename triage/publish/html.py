@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
@@ -19,7 +20,7 @@ from triage.errors import OutputError
 from triage.publish.model import CallListEntry, RunInfo, UnknownSender
 from triage.publish.trend import Trend, trend_svg
 
-__all__ = ["link_label", "render_page", "safe_href", "write_page"]
+__all__ = ["environment", "link_label", "render_page", "safe_href", "write_page"]
 
 _SCHEMES = frozenset({"http", "https", "file", "imap", "imaps", "mailto", "message"})
 
@@ -53,9 +54,11 @@ def link_label(link: str | None, source_type: str | None) -> str:
     return "open message"
 
 
-def _env() -> jinja2.Environment:
+def environment(extra: jinja2.BaseLoader | None = None) -> jinja2.Environment:
+    """The page's Jinja environment (``extra``: another loader searched first, e.g. the web app's)."""
+    loader: jinja2.BaseLoader = jinja2.PackageLoader("triage.publish", "templates")
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("triage.publish", "templates"),
+        loader=jinja2.ChoiceLoader([extra, loader]) if extra is not None else loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
@@ -77,9 +80,14 @@ def render_page(
     heading: str = "Accounts to call today",
     show_unknown: bool = True,
     trends: Mapping[str, Trend] | None = None,
+    web: Any = None,
+    env: jinja2.Environment | None = None,
+    signin: Any = None,
 ) -> str:
-    """The page as a string (pure). ``trends``: per account, its weekly signals chart (none: no chart)."""
-    template = _env().get_template("page.html.j2")
+    """The page as a string (pure). ``trends``: per account, its weekly signals chart (none: no chart);
+    ``web``: the web app's context (who is signed in, the CSRF token, what was done): forms on every
+    account, evidence line and open ask (None: the static page)."""
+    template = (env or environment()).get_template("page.html.j2")
     return template.render(
         title=f"{org_name} — accounts to call, {as_of.isoformat()}",
         heading=heading,
@@ -93,6 +101,8 @@ def render_page(
         overdue_asks=sum(e.overdue_count for e in entries),
         generated_at=generated_at or datetime.now(UTC),
         charts={acc: trend_svg(t) for acc, t in (trends or {}).items()},
+        web=web,
+        signin=signin,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from triage.db import Database
-from triage.score.feedback import unknown_account
+from triage.score.feedback import REASON_CODES, unknown_account
 
 __all__ = ["AccountTimeline", "TimelineEvent", "load_timeline"]
 
@@ -23,7 +23,7 @@ __all__ = ["AccountTimeline", "TimelineEvent", "load_timeline"]
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime  # aware UTC
-    kind: str  # signal | ask | commitment | meeting | done | dismiss
+    kind: str  # signal | ask | commitment | meeting | done | dismiss | confirm | answered | snooze | undo
     title: str  # e.g. "frustration (churn threat) 0.95", "client ask: open, overdue", "meeting"
     text: str  # the sentence, the meeting title, the note
     who: str | None = None
@@ -169,7 +169,9 @@ def _signal_events(con: duckdb.DuckDBPyConnection, acc: str, asked: set[str]) ->
     for r in con.execute(
         """SELECT s.signal_id, s.kind, s.subtype, s.score, s.intensity, s.sentence, s.speaker,
                   coalesce(s.occurred_at, s.created_at), s.link,
-                  EXISTS (SELECT 1 FROM feedback f WHERE f.action = 'dismiss' AND f.signal_id = s.signal_id)
+                  s.signal_id IN (SELECT signal_id FROM v_dismissed_signals),
+                  EXISTS (SELECT 1 FROM feedback f WHERE f.action = 'confirm' AND f.signal_id = s.signal_id
+                          AND f.undone_at IS NULL)
            FROM signals s WHERE s.account_id = ?""",
         [acc],
     ).fetchall():
@@ -180,12 +182,13 @@ def _signal_events(con: duckdb.DuckDBPyConnection, acc: str, asked: set[str]) ->
             TimelineEvent(
                 _utc(r[7]),
                 "signal",
-                f"{_label(r[1], r[2])} {float(strength):.2f}" + (" (dismissed)" if r[9] else ""),
+                f"{_label(r[1], r[2])} {float(strength):.2f}"
+                + (" (not a problem)" if r[9] else " (confirmed)" if r[10] else ""),
                 r[5],
                 r[6],
                 r[8],
                 r[0],
-                "dismissed" if r[9] else "counts",
+                "dismissed" if r[9] else "confirmed" if r[10] else "counts",
             )
         )
     return events
@@ -209,13 +212,33 @@ def _meeting_events(con: duckdb.DuckDBPyConnection, acc: str) -> list[TimelineEv
     return events
 
 
+_ACTION_TITLES = {
+    "done": "marked done",
+    "dismiss": "not a problem",
+    "confirm": "confirmed a signal",
+    "answered": "answered by hand",
+    "snooze": "snoozed",
+    "undo": "undid an action",
+}
+
+
 def _feedback_events(con: duckdb.DuckDBPyConnection, acc: str) -> list[TimelineEvent]:
     events: list[TimelineEvent] = []
-    for r in con.execute(
-        """SELECT feedback_id, action, reason, author, created_at, signal_id FROM feedback
-           WHERE account_id = ?""",
+    for fid, action, note, author, at, target, code, until, undone_at, undone_by in con.execute(
+        """SELECT feedback_id, action, reason, author, created_at, coalesce(signal_id, ask_id, undoes), reason_code,
+                  until_date, undone_at, undone_by
+           FROM feedback WHERE account_id = ?""",
         [acc],
     ).fetchall():
-        title = "marked done" if r[1] == "done" else f"dismissed signal {r[5]}"
-        events.append(TimelineEvent(_utc(r[4]), r[1], title, r[2] or "", r[3], None, r[0]))
+        title = _ACTION_TITLES.get(action, action)
+        if action == "dismiss" and code:
+            title += f" ({REASON_CODES.get(code, code)})"
+        if action == "snooze" and until:
+            title += f" until {until:%a %d %b}"
+        if target and action != "undo":
+            title += f": {target}"
+        if undone_at is not None:
+            title += f" (undone {_utc(undone_at):%d %b %H:%M}{f' by {undone_by}' if undone_by else ''})"
+        events.append(TimelineEvent(_utc(at), action, title, note or "", author, None, fid,
+                                    "undone" if undone_at is not None else None))
     return events

@@ -27,9 +27,10 @@ from triage.score.engagement import (
     measure_engagement,
 )
 from triage.score.engagement_store import write_engagement
+from triage.score.feedback import SNOOZE_BREAKERS
 from triage.score.inputs import ScoreInputs, load_inputs
 from triage.score.model import AccountScore, Evidence
-from triage.score.priority import score_account
+from triage.score.priority import is_new_evidence, score_account
 from triage.score.store import ListedAccount, write_results
 from triage.settings import ScoringSettings, Settings
 from triage.types import ScoreReport
@@ -96,6 +97,19 @@ def measure_all(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> dict[
     }
 
 
+def _snoozed(inputs: ScoreInputs, account_id: str, evidence: dict[str, list[Evidence]], as_of: date) -> bool:
+    """Snoozed through a day not yet past, and no churn threat or escalation since the snooze."""
+    snooze = inputs.snoozed.get(account_id)
+    if snooze is None or as_of > snooze[0]:
+        return False
+    set_at = snooze[1]
+    return not any(
+        e.kind == "frustration" and e.subtype in SNOOZE_BREAKERS
+        and is_new_evidence(e.occurred_at, inputs.first_seen.get(e.source_key), set_at)
+        for e in evidence.get(account_id, [])
+    )
+
+
 def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResult:
     """Pure: resolve the asks, score every account with evidence, rank the list and write the briefs."""
     index = ReplyIndex(inputs.replies, inputs.meetings)
@@ -105,6 +119,7 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
         as_of,
         overdue_after_business_days=cfg.ask_overdue_business_days,
         dismissed=inputs.dismissed,
+        answered=inputs.answered,
     )
     asks_by_account: dict[str, list[Ask]] = defaultdict(list)
     for a in asks:
@@ -144,6 +159,8 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
     for s in scores:
         if s.skipped_reason is None and (s.score <= 0 or s.components["evidence"] < cfg.min_score):
             s.skipped_reason = "below_min_score"
+        if s.skipped_reason is None and _snoozed(inputs, s.account.account_id, ev_by_account, as_of):
+            s.skipped_reason = "snoozed"
     ranked = sorted(
         (s for s in scores if s.skipped_reason is None),
         key=lambda s: (-round(s.score, 6), s.account.account_id),

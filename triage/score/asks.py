@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -44,7 +44,7 @@ __all__ = ["Ask", "AskSignal", "Meeting", "Reply", "ReplyIndex", "resolve_asks"]
 
 AskKind = Literal["client_ask", "our_commitment"]
 AskStatus = Literal["open", "resolved", "dismissed"]
-ResolvedVia = Literal["thread_reply", "account_reply", "meeting"]
+ResolvedVia = Literal["thread_reply", "account_reply", "meeting", "by_hand"]
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,7 @@ def resolve_asks(
     *,
     overdue_after_business_days: int,
     dismissed: frozenset[str] | set[str] = frozenset(),
+    answered: Mapping[str, tuple[datetime, str | None]] | None = None,
 ) -> list[Ask]:
     """Asks and commitments as of the end of ``as_of``, sorted by (opened_at, ask_id).
 
@@ -218,6 +219,11 @@ def resolve_asks(
         if kind is None or sig.occurred_at >= before:
             continue
         res = _resolution(sig, kind, index, before)
+        by_hand = (answered or {}).get(sig.signal_id)
+        if by_hand is not None and (res is None or by_hand[0] < res[0]):
+            # closed by an AM ("answered on the phone"): like a dismissal, it holds for every list built
+            # after the click, also one rebuilt for an earlier day (the list an AM acts on is the latest)
+            res = (by_hand[0], by_hand[1] or "", "by_hand")
         opened_day = sig.occurred_at.date()
         if sig.signal_id in dismissed:
             status: AskStatus = "dismissed"

@@ -48,6 +48,9 @@ class ScoreInputs:
     dismissed: set[str]
     done: dict[str, datetime]
     first_seen: dict[str, datetime] = field(default_factory=dict)
+    #: asks and promises closed by hand; snoozed accounts (see :class:`Feedback`)
+    answered: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
+    snoozed: dict[str, tuple[date, datetime]] = field(default_factory=dict)
     #: client mail and meetings for engagement (going quiet, slow answers)
     inbound: list[Inbound] = field(default_factory=list)
     activity_meetings: list[MeetingContact] = field(default_factory=list)
@@ -74,12 +77,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSetting
     cutoff = day_end(as_of)
     start = cutoff - timedelta(days=max(cfg.lookback_days, cfg.trend_days + cfg.baseline_days))
     accounts, contacts = _accounts(con)
-    dismissed, done = _feedback(con)
+    fb = _feedback(con)
     replies, meetings = _replies_and_meetings(con, cutoff)
     inbound, activity = load_activity(con, as_of, cfg)
     return ScoreInputs(
-        accounts, contacts, _ask_signals(con, cutoff), _evidence(con, start, cutoff, dismissed), replies, meetings,
-        dismissed, done, _first_seen(con, done), inbound, activity
+        accounts, contacts, _ask_signals(con, cutoff), _evidence(con, start, cutoff, fb.dismissed), replies, meetings,
+        fb.dismissed, fb.done, _first_seen(con, fb.done | {a: s[1] for a, s in fb.snoozed.items()}),
+        answered=fb.answered, snoozed=fb.snoozed, inbound=inbound, activity_meetings=activity,
     )
 
 
@@ -99,17 +103,34 @@ def _accounts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, AccountInfo], d
     return accounts, contacts
 
 
-def _feedback(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, datetime]]:
-    dismissed = {
-        r[0] for r in con.execute("SELECT signal_id FROM feedback WHERE action = 'dismiss'").fetchall()
-    }
-    done = {
-        r[0]: _utc(r[1])
-        for r in con.execute(
-            "SELECT account_id, max(created_at) FROM feedback WHERE action = 'done' GROUP BY account_id"
-        ).fetchall()
-    }
-    return dismissed, done
+@dataclass
+class Feedback:
+    """What the AMs' actions that still hold (not undone) say, as scoring needs it."""
+
+    dismissed: set[str] = field(default_factory=set)
+    #: latest done per account
+    done: dict[str, datetime] = field(default_factory=dict)
+    #: asks and promises closed by hand: when, by whom
+    answered: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
+    #: latest snooze per account: (through this day, set at)
+    snoozed: dict[str, tuple[date, datetime]] = field(default_factory=dict)
+
+
+def _feedback(con: duckdb.DuckDBPyConnection) -> Feedback:
+    # dismissed, and the same words of the same kind dismissed as the wrong kind (the view's doc)
+    fb = Feedback(dismissed={str(r[0]) for r in con.execute("SELECT signal_id FROM v_dismissed_signals").fetchall()})
+    for action, account, _signal, ask, author, at, until in con.execute(
+        """SELECT action, account_id, signal_id, ask_id, author, created_at, until_date FROM feedback
+           WHERE undone_at IS NULL AND action IN ('done', 'answered', 'snooze')
+           ORDER BY created_at, feedback_id"""
+    ).fetchall():
+        if action == "done":
+            fb.done[account] = _utc(at)
+        elif action == "answered":
+            fb.answered[ask] = (_utc(at), author)
+        else:
+            fb.snoozed[account] = (until, _utc(at))
+    return fb
 
 
 def _ask_signals(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[AskSignal]:

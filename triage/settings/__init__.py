@@ -46,6 +46,7 @@ from triage.settings.sections import (
     OutputSettings,
     ParseSettings,
     RetentionSettings,
+    ServeSettings,
     SourcesSettings,
     TranscriptSettings,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "RetentionSettings",
     "ScoringSettings",
     "ScoringWeights",
+    "ServeSettings",
     "Settings",
     "SourcesSettings",
     "TranscriptSettings",
@@ -96,6 +98,7 @@ class Settings(BaseSettings):
     flow: FlowSettings = Field(default_factory=lambda: FlowSettings())
     alerts: AlertSettings = Field(default_factory=lambda: AlertSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
+    serve: ServeSettings = Field(default_factory=lambda: ServeSettings())
     #: where the values came from, for ``triage check-config``
     config_file: Path | None = None
 

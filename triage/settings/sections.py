@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from triage.errors import ConfigError
 from triage.settings.base import Section, default_models_dir, read_encryption_key, read_secret
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "OutputSettings",
     "ParseSettings",
     "RetentionSettings",
+    "ServeSettings",
     "SourcesSettings",
     "TranscriptSettings",
 ]
@@ -260,3 +262,45 @@ class FlowSettings(Section):
     #: cron schedule of the nightly deployment (flows/deploy.py)
     cron: str = "30 5 * * 1-5"
     timezone: str = "UTC"
+
+
+class ServeSettings(Section):
+    """The web app (``triage serve``, docs/web.md): where it listens, how AMs sign in, who sees everything."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8765, gt=0, lt=65536)
+    #: the address AMs open, used in sign-in links (digest, alerts, ``triage link``); behind a TLS
+    #: reverse proxy: its https URL
+    base_url: str = "http://127.0.0.1:8765"
+    #: the environment variable holding the secret that signs links, cookies and CSRF tokens (>= 32 chars)
+    secret_env: str = "TRIAGE_SERVE_SECRET"
+    #: who sees every account: e-mail addresses (or names) of managers
+    managers: list[str] = Field(default_factory=list)
+    #: how long a sign-in link from ``triage link`` stays valid (hours)
+    link_ttl_hours: float = Field(12.0, gt=0)
+    #: ... and one in a digest or an alert mail
+    digest_link_ttl_hours: float = Field(24.0, gt=0)
+    #: sign-in by a header an SSO proxy sets (e.g. "X-Forwarded-Email" from oauth2-proxy); off when unset
+    proxy_header: str | None = None
+    #: the addresses (or networks, CIDR) the proxy connects from; the header is ignored from anyone else
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: how long a click waits for the database (held by a flow) before it is queued and applied later
+    db_wait_seconds: float = Field(1.5, gt=0)
+    #: cookies only over https (default: when base_url is https)
+    secure_cookies: bool | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return v.rstrip("/")
+
+    def secret(self) -> SecretStr:
+        value = read_secret(self.secret_env, purpose="web app signing secret")
+        if len(value.get_secret_value().strip()) < 32:
+            raise ConfigError(
+                f"the web app secret in {self.secret_env} is shorter than 32 characters; "
+                "make one with `openssl rand -base64 32`"
+            )
+        return value
