@@ -18,12 +18,16 @@ from triage.settings import ScoringSettings
 
 __all__ = ["ScoreInputs", "load_inputs"]
 
-# signals with a usable time and a link: the signal's own, else the message / transcript moment
+# signals with a usable time and a link: the signal's own, else the message / transcript moment. The joins
+# are on the key alone (a join condition that also tests source_type makes DuckDB plan a nested loop:
+# 0.9 s instead of 3 ms over 10,000 signals); source_type picks the side in the expressions instead.
 _SIGNALS = """
 WITH sig AS (
     SELECT s.*,
-           coalesce(s.occurred_at, m.sent_at,
-                    t.meeting_at + to_microseconds(CAST(coalesce(s.start_s, 0) * 1e6 AS BIGINT)),
+           coalesce(s.occurred_at,
+                    CASE WHEN s.source_type = 'email' THEN m.sent_at END,
+                    CASE WHEN s.source_type = 'meeting'
+                         THEN t.meeting_at + to_microseconds(CAST(coalesce(s.start_s, 0) * 1e6 AS BIGINT)) END,
                     s.created_at) AS sig_at,
            coalesce(s.link,
                     CASE WHEN s.source_type = 'email' THEN m.link
@@ -31,8 +35,8 @@ WITH sig AS (
                                              ELSE '#t=' || CAST(floor(s.start_s) AS BIGINT) END
                     END) AS any_link
     FROM signals s
-    LEFT JOIN messages m ON s.source_type = 'email' AND m.message_key = s.source_key
-    LEFT JOIN transcripts t ON s.source_type = 'meeting' AND t.transcript_key = s.source_key
+    LEFT JOIN messages m ON m.message_key = s.source_key
+    LEFT JOIN transcripts t ON t.transcript_key = s.source_key
 )
 """
 
