@@ -281,3 +281,22 @@ def test_the_server_logs_no_token_no_key_and_no_client_text(server: Server, home
     for secret in (token, server.env["TRIAGE_SERVE_SECRET"], csrf, "dashboards are fine", FALSE_COMPLAINT,
                    "Noah Fischer"):
         assert secret not in log
+
+
+def test_the_digest_carries_a_sign_in_link_that_opens_the_list(server: Server, home: Path) -> None:
+    home_config(home, '[digest]\nenabled = true\nfrom_addr = "triage@northwind.example"\n'
+                      f'[serve]\nbase_url = "{server.url}"\n')
+    out = server.cli("digest", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    luis = out.stdout.split("=== to luis@northwind.example")[1].split("=== to ")[0]
+    links = re.findall(r"(http://127\.0\.0\.1:\d+/login\?\S+)", luis)
+    assert links and all("next=%2Faccounts%2F" in u for u in links[1:])  # the list, then each account
+    assert len({u.split("t=")[1].split("&")[0] for u in links}) == 1  # one token per AM and digest
+    client = httpx.Client(follow_redirects=False, timeout=30)
+    r = client.get(links[1])
+    assert r.status_code == 303 and r.headers["location"].startswith("/accounts/")
+    page = client.get(f"{server.url}{r.headers['location']}")
+    assert page.status_code == 200 and "Timeline, newest first" in page.text
+    dana = out.stdout.split("=== to dana@northwind.example")[1].split("=== to ")[0]
+    dana_link = re.findall(r"(http://127\.0\.0\.1:\d+/login\?\S+)", dana)[0]
+    assert httpx.Client(follow_redirects=True, timeout=30).get(dana_link).text.count('data-account="acme"') == 1
