@@ -7,6 +7,7 @@ the account is theirs; another AM's account is a 404, a form without a valid CSR
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -88,18 +89,36 @@ def _state(request: Request) -> WebApp:
     return web
 
 
-async def home(request: Request) -> Response:
-    state = _state(request)
-    who = await _signed_in(state, request)
-    if isinstance(who, Response):
-        return who
-    user, bound = who
+Handler = Callable[[WebApp, Request, User, str], Awaitable[Response]]
+
+
+def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """A route for signed-in users only: the handler gets the app's state, the user and what their CSRF
+    token is bound to; anyone else gets the sign-in page (401) or a refusal (403)."""
+
+    async def route(request: Request) -> Response:
+        state = _state(request)
+        who = await _signed_in(state, request)
+        if isinstance(who, Response):
+            return who
+        return await handler(state, request, *who)
+
+    route.__name__ = handler.__name__
+    return route
+
+
+def _busy(state: WebApp) -> HTMLResponse:
+    return state.message("Being updated", "The list is being built right now; try again in a minute.", 503,
+                         signed_in=True)
+
+
+@signed_in
+async def home(state: WebApp, request: Request, user: User, bound: str) -> Response:
     lookback = state.settings.scoring.lookback_days
     try:
         page, stale = await state.cached((user.key, "/"), lambda: load_list_page(state.db, user, lookback))
     except DatabaseLockedError:
-        return state.message("Being updated", "The list is being built right now; try again in a minute.", 503,
-                             signed_in=True)
+        return _busy(state)
     ranks = {e.account_id: e.rank for e in page.entries}
     web = state.web_context(user, bound, page.marks, _stale_or_none(state, request, user, page, stale),
                             _flash(state, request, user, page.marks, ranks))
@@ -109,12 +128,8 @@ async def home(request: Request) -> Response:
                        trends=page.trends, web=web, env=state.env, generated_at=page.loaded_at)
     return HTMLResponse(html, headers=SECURITY_HEADERS)
 
-async def account(request: Request) -> Response:
-    state = _state(request)
-    who = await _signed_in(state, request)
-    if isinstance(who, Response):
-        return who
-    user, bound = who
+@signed_in
+async def account(state: WebApp, request: Request, user: User, bound: str) -> Response:
     account_id = request.path_params["account_id"]
     if not user.can_see(account_id):
         return _not_found(state)
@@ -122,8 +137,7 @@ async def account(request: Request) -> Response:
         page, stale = await state.cached((user.key, account_id),
                                          lambda: load_account_page(state.db, user, account_id))
     except DatabaseLockedError:
-        return state.message("Being updated", "The list is being built right now; try again in a minute.", 503,
-                             signed_in=True)
+        return _busy(state)
     except TriageError:  # an account id that is not loaded (any more)
         return _not_found(state)
     if page is None:
@@ -135,27 +149,18 @@ async def account(request: Request) -> Response:
                       chart=trend_svg(page.trend) if page.trend else None, reason_codes=REASON_CODES,
                       org_name=state.settings.org.name)
 
-async def source(request: Request) -> Response:
-    state = _state(request)
-    who = await _signed_in(state, request)
-    if isinstance(who, Response):
-        return who
-    user, _ = who
+@signed_in
+async def source(state: WebApp, request: Request, user: User, bound: str) -> Response:
     try:
         view = await run_in_threadpool(load_source, state.db, user, request.path_params["signal_id"])
     except DatabaseLockedError:
-        return state.message("Being updated", "The list is being built right now; try again in a minute.", 503,
-                             signed_in=True)
+        return _busy(state)
     if view is None:
         return _not_found(state)
     return state.page("source.html.j2", v=view)
 
-async def act(request: Request) -> Response:
-    state = _state(request)
-    who = await _signed_in(state, request)
-    if isinstance(who, Response):
-        return who
-    user, bound = who
+@signed_in
+async def act(state: WebApp, request: Request, user: User, bound: str) -> Response:
     form = await request.form()
     if not state.signer.csrf_ok(bound, str(form.get("csrf") or "")):
         return state.message("Refused", "This form is out of date or did not come from this site: reload the "
@@ -180,12 +185,8 @@ async def login(request: Request) -> Response:
                         httponly=True, samesite="lax", secure=state.secure, path="/")
     return response
 
-async def logout(request: Request) -> Response:
-    state = _state(request)
-    who = await _signed_in(state, request)
-    if isinstance(who, Response):
-        return who
-    _user, bound = who
+@signed_in
+async def logout(state: WebApp, request: Request, user: User, bound: str) -> Response:
     form = await request.form()
     if not state.signer.csrf_ok(bound, str(form.get("csrf") or "")):
         return state.message("Refused", "This form did not come from this site.", 403, signed_in=True)
