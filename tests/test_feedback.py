@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,91 @@ def test_cli_dismiss_removes_the_signal_at_once(
     assert capsys.readouterr().err.startswith("Error: unknown signal '0000000000000000'")
     assert main(["--config", cfg, "dismiss", sid]) == 2
     assert "Missing option '--reason'" in capsys.readouterr().err
+
+
+# ---- the web app's actions (issue 20): applied by the library, re-ranked by build_call_list ----------
+
+def _act(db: Database, kind: str, **fields: object) -> str:
+    from triage.score.feedback import apply_action, new_action
+
+    action = new_action(kind, "luis", source="web", **fields)
+    with db.write() as con:
+        first = apply_action(con, action)
+        again = apply_action(con, action)  # a queued click applied twice is recorded once
+    assert first.new and not again.new
+    build_call_list(load_settings(use_env_config=False), db, STORY_AS_OF, "run-1")
+    return action.action_id
+
+
+def _listed(db: Database) -> dict[str, float]:
+    with db.read() as con:
+        return {a: s for a, s in con.execute("SELECT account_id, score FROM v_call_list_today").fetchall()}
+
+
+def test_snooze_takes_the_account_off_until_a_churn_threat_brings_it_back(db: Database, story: dict[str, Any]) -> None:
+    from datetime import date
+
+    assert "fjord" in _listed(db)
+    fid = _act(db, "snooze", account_id="fjord", until=date(2026, 12, 31))
+    assert "fjord" not in _listed(db)
+    with db.read() as con:
+        assert con.execute("SELECT skipped_reason FROM account_scores WHERE account_id = 'fjord' AND as_of = ?",
+                           [STORY_AS_OF]).fetchone() == ("snoozed",)
+    seeder = story["seeder"]
+    seeder.created_at = datetime.now(UTC)  # seen after the snooze
+    seeder.signal("frustration", ("m-fjord-new", "t-fjord-new"), "fjord", "2026-11-20 11:00",
+                  "If this is not fixed we will cancel our contract.", subtype="churn_threat", intensity=0.95)
+    build_call_list(load_settings(use_env_config=False), db, STORY_AS_OF, "run-1")
+    assert "fjord" in _listed(db)  # back early
+    assert fid
+
+
+def test_answered_by_hand_closes_the_ask_and_undo_reopens_it(db: Database, story: dict[str, Any]) -> None:
+    ask = str(story["blueriver_export_ask"])
+    before = _listed(db)["blueriver"]
+    fid = _act(db, "answered", ask_id=ask)
+    with db.read() as con:
+        row = con.execute("SELECT status, resolved_via, resolved_by FROM asks WHERE ask_id = ?", [ask]).fetchone()
+    assert row == ("resolved", "by_hand", "luis")
+    assert _listed(db)["blueriver"] < before
+    _act(db, "undo", target=fid)
+    with db.read() as con:
+        assert con.execute("SELECT status FROM asks WHERE ask_id = ?", [ask]).fetchone() == ("open",)
+        assert con.execute("SELECT undone_by FROM feedback WHERE feedback_id = ?", [fid]).fetchone() == ("luis",)
+    assert _listed(db)["blueriver"] == pytest.approx(before)
+
+
+def test_not_a_problem_stops_the_same_words_of_the_same_kind_unless_already_handled(
+    db: Database, story: dict[str, Any]
+) -> None:
+    seeder = story["seeder"]
+    words = "The planning dashboard matched our own numbers again."
+    ids = [seeder.signal("complaint", (f"m-dash-{i}", f"t-dash-{i}"), "fjord", f"2026-11-1{i} 09:00", words,
+                         subtype="wrong", score=0.77) for i in range(3)]
+    build_call_list(load_settings(use_env_config=False), db, STORY_AS_OF, "run-1")
+
+    def counting() -> set[str]:
+        with db.read() as con:
+            return {r[0] for r in con.execute("SELECT signal_id FROM v_account_signals").fetchall()} & set(ids)
+
+    assert counting() == set(ids)
+    handled = _act(db, "dismiss", signal_id=ids[0], reason_code="already_handled")
+    assert counting() == set(ids[1:])  # that one only
+    _act(db, "undo", target=handled)
+    _act(db, "dismiss", signal_id=ids[0], reason_code="wrong_kind")
+    assert counting() == set()  # not a complaint in any week
+    with db.read() as con:
+        via = dict(con.execute("SELECT signal_id, via FROM v_dismissed_signals").fetchall())
+    assert via[ids[0]] == "dismissed" and via[ids[1]] == via[ids[2]] == "same words dismissed"
+
+
+def test_confirm_changes_nothing_on_the_list_and_a_foreign_signal_is_refused(
+    db: Database, story: dict[str, Any]
+) -> None:
+    from triage.score.feedback import ActionError, apply_action, new_action
+
+    before = _listed(db)
+    _act(db, "confirm", signal_id=str(story["acme_churn"]))
+    assert _listed(db) == before
+    with db.write() as con, pytest.raises(ActionError, match="is not of account fjord"):
+        apply_action(con, new_action("dismiss", "luis", account_id="fjord", signal_id=str(story["acme_churn"])))
