@@ -84,8 +84,9 @@ def drain(settings: Settings, db: Database, *, wait_seconds: float | None = None
     if out.rejected:
         log.warning("%d queued action(s) could not be applied: %s", len(out.rejected),
                     "; ".join(r.why for r in out.rejected))
-    if rebuild and any(a.new for a in out.applied):
-        out.rebuilt = score.rebuild_latest(settings, target)
+    touched = {a.account_id for a in out.applied if a.new and a.account_id}
+    if rebuild and touched:
+        out.rebuilt = score.rebuild_accounts(settings, target, touched)
     return out
 
 

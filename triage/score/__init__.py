@@ -31,11 +31,11 @@ from triage.score.feedback import SNOOZE_BREAKERS
 from triage.score.inputs import ScoreInputs, load_inputs
 from triage.score.model import AccountScore, Evidence
 from triage.score.priority import is_new_evidence, score_account
-from triage.score.store import ListedAccount, write_results
+from triage.score.store import ListedAccount, write_partial, write_results
 from triage.settings import ScoringSettings, Settings
 from triage.types import ScoreReport
 
-__all__ = ["ScoreResult", "build_call_list", "compute", "measure_all", "rebuild_latest"]
+__all__ = ["ScoreResult", "build_call_list", "compute", "measure_all", "rebuild_accounts", "rebuild_latest"]
 
 log = get_logger("score")
 
@@ -200,6 +200,40 @@ def build_call_list(settings: Settings, db: Database, as_of: date, run_id: str |
         report.asks_resolved,
     )
     return report
+
+
+def rebuild_accounts(settings: Settings, db: Database, accounts: set[str]) -> date | None:
+    """The latest stored list again after feedback on ``accounts`` (an AM's click): only they are scored
+    again; every other account keeps its score and reasons and moves only in rank. Exactly what the full
+    build gives (a test compares them), at a fraction of its cost; when another account would come onto
+    the list, its reasons and brief are needed and the full build runs instead. None when no list exists."""
+    cfg = settings.scoring
+    with db.read() as con:
+        row = con.execute("SELECT as_of, run_id FROM call_list_builds ORDER BY as_of DESC LIMIT 1").fetchone()
+        if row is None or row[0] is None:
+            return None
+        as_of, run_id = row[0], row[1]
+        inputs = load_inputs(con, as_of, cfg, only=accounts)
+        others = [(str(a), float(sc), sk) for a, sc, sk in con.execute(
+            "SELECT account_id, score, skipped_reason FROM account_scores WHERE as_of = ? AND account_id NOT IN "
+            "(SELECT unnest(?::VARCHAR[]))", [as_of, sorted(accounts)]).fetchall()]
+        listed_before = {str(r[0]) for r in con.execute("SELECT account_id FROM call_list WHERE as_of = ?",
+                                                        [as_of]).fetchall()}
+    result = compute(inputs, as_of, cfg)
+    mine = [(s.account.account_id, s.score, s.skipped_reason) for s in result.scores]
+    eligible = [(a, sc) for a, sc, sk in [*others, *mine] if sk in (None, "beyond_max_accounts")]
+    ranked = sorted(eligible, key=lambda t: (-round(t[1], 6), t[0]))
+    top = [a for a, _ in ranked[: cfg.max_accounts]]
+    briefed = {e.scored.account.account_id for e in result.listed}
+    if any(a not in briefed if a in accounts else a not in listed_before for a in top):
+        build_call_list(settings, db, as_of, run_id)  # a newcomer: its reasons and brief are needed
+        return date.fromisoformat(str(as_of))
+    ranks: dict[str, int | None] = {a: None for a, _ in ranked}
+    ranks.update({a: i for i, a in enumerate(top, start=1)})
+    with db.write() as con:
+        write_partial(con, as_of, run_id, accounts, result.asks, result.scores, result.listed, ranks)
+        write_engagement(con, as_of, run_id, result.engagement, only=accounts)
+    return date.fromisoformat(str(as_of))
 
 
 def rebuild_latest(settings: Settings, db: Database) -> date | None:

@@ -26,7 +26,8 @@ def _us(v: int) -> datetime:
 def load_activity(
     con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSettings
 ) -> tuple[list[Inbound], list[MeetingContact]]:
-    """Client mail (people, not machines) of known accounts and their meetings, as far back as engagement looks."""
+    """Client mail (people, not machines) of the accounts scored (a ``_scored_accounts`` table the caller
+    registered: :func:`triage.score.inputs.load_inputs`) and their meetings, as far back as engagement looks."""
     cutoff = day_end(as_of)
     start = cutoff - timedelta(days=cfg.engagement_baseline_days + cfg.slow_response_window_days)
     inbound = [
@@ -35,7 +36,7 @@ def load_activity(
             """SELECT message_key, account_id, thread_id, epoch_us(sent_at), from_addr, subject, link
                FROM messages
                WHERE direction = 'inbound' AND machine_sent IS NULL AND sent_at >= ? AND sent_at < ?
-                 AND account_id IN (SELECT account_id FROM accounts)""",
+                 AND account_id IN (SELECT account_id FROM _scored_accounts)""",
             [start, cutoff],
         ).fetchall()
     ]
@@ -46,7 +47,7 @@ def load_activity(
                       EXISTS (SELECT 1 FROM utterances u
                               WHERE u.transcript_key = t.transcript_key AND u.role = 'internal')
                FROM transcripts t
-               WHERE t.account_id IN (SELECT account_id FROM accounts)
+               WHERE t.account_id IN (SELECT account_id FROM _scored_accounts)
                  AND t.meeting_at >= ? AND t.meeting_at < ?""",
             [start, cutoff],
         ).fetchall()
@@ -88,15 +89,20 @@ _SCHEMA = pa.schema(
 
 
 def write_engagement(
-    con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None, rows: list[Engagement]
+    con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None, rows: list[Engagement],
+    only: set[str] | None = None,
 ) -> None:
-    """Replace the engagement rows of ``as_of`` (call inside the scoring write transaction)."""
+    """Replace the engagement rows of ``as_of`` (``only``: of those accounts) in the scoring write transaction."""
     now = datetime.now(UTC)
     dicts: list[dict[str, Any]] = [
         {"as_of": as_of, **e.row(), "computed_at": now, "run_id": run_id} for e in rows
     ]
     data = {name: [d[name] for d in dicts] for name in _SCHEMA.names}
-    con.execute("DELETE FROM account_engagement WHERE as_of = ?", [as_of])
+    if only is None:
+        con.execute("DELETE FROM account_engagement WHERE as_of = ?", [as_of])
+    else:
+        con.execute("DELETE FROM account_engagement WHERE as_of = ? AND account_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [as_of, sorted(only)])
     tbl = pa.table(data, schema=_SCHEMA)
     con.register("_new_account_engagement", tbl)
     try:

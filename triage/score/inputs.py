@@ -75,20 +75,28 @@ def _us(v: int) -> datetime:
     return _EPOCH + timedelta(microseconds=v)
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSettings) -> ScoreInputs:
-    """Everything scoring needs for ``as_of``, read in one go (dismissed evidence already removed)."""
+def load_inputs(con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSettings,
+                only: set[str] | None = None) -> ScoreInputs:
+    """Everything scoring needs for ``as_of``, read in one go (dismissed evidence already removed); with
+    ``only``, what the accounts in it need (the web app's clicks re-score one account)."""
     con.execute("SET TimeZone = 'UTC'")
     cutoff = day_end(as_of)
     start = cutoff - timedelta(days=max(cfg.lookback_days, cfg.trend_days + cfg.baseline_days))
     accounts, contacts = _accounts(con)
-    fb = _feedback(con)
-    replies, meetings = _replies_and_meetings(con, cutoff)
-    inbound, activity = load_activity(con, as_of, cfg)
-    return ScoreInputs(
-        accounts, contacts, _ask_signals(con, cutoff), _evidence(con, start, cutoff, fb.dismissed), replies, meetings,
-        fb.dismissed, fb.done, _first_seen(con, fb.done | {a: s[1] for a, s in fb.snoozed.items()}),
-        answered=fb.answered, snoozed=fb.snoozed, inbound=inbound, activity_meetings=activity,
-    )
+    scored = sorted(accounts if only is None else set(accounts) & only)
+    con.register("_scored_accounts", pa.table({"account_id": pa.array(scored, pa.string())}))
+    try:
+        fb = _feedback(con)
+        replies, meetings = _replies_and_meetings(con, cutoff, partial=only is not None)
+        inbound, activity = load_activity(con, as_of, cfg)
+        return ScoreInputs(
+            accounts, contacts, _ask_signals(con, cutoff, partial=only is not None),
+            _evidence(con, start, cutoff, fb.dismissed), replies, meetings,
+            fb.dismissed, fb.done, _first_seen(con, fb.done | {a: s[1] for a, s in fb.snoozed.items()}),
+            answered=fb.answered, snoozed=fb.snoozed, inbound=inbound, activity_meetings=activity,
+        )
+    finally:
+        con.unregister("_scored_accounts")
 
 
 def _accounts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, AccountInfo], dict[str, str]]:
@@ -137,7 +145,11 @@ def _feedback(con: duckdb.DuckDBPyConnection) -> Feedback:
     return fb
 
 
-def _ask_signals(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[AskSignal]:
+#: a partial read (some accounts re-scored) keeps to their rows; the full one also reads unknown senders' asks
+_ONLY_SCORED = " AND account_id IN (SELECT account_id FROM _scored_accounts)"
+
+
+def _ask_signals(con: duckdb.DuckDBPyConnection, cutoff: datetime, *, partial: bool = False) -> list[AskSignal]:
     return [
         AskSignal(
             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], _us(r[10]), r[11], r[12], float(r[13])
@@ -146,8 +158,8 @@ def _ask_signals(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[AskSi
             _SIGNALS
             + """SELECT signal_id, kind, subtype, party, account_id, thread_id, source_type, source_key,
                         sentence, speaker, epoch_us(sig_at), due_date, any_link, score
-                 FROM sig WHERE kind IN ('ask', 'commitment') AND sig_at < ?
-                 ORDER BY sig_at, signal_id""",
+                 FROM sig WHERE kind IN ('ask', 'commitment') AND sig_at < ?""" + (_ONLY_SCORED if partial else "")
+            + " ORDER BY sig_at, signal_id",
             [cutoff],
         ).fetchall()
     ]
@@ -180,7 +192,7 @@ def _evidence(con: duckdb.DuckDBPyConnection, start: datetime, cutoff: datetime,
                         any_link, account_id
                  FROM sig
                  WHERE kind IN ('frustration', 'complaint', 'buying_signal') AND party = 'client'
-                   AND account_id IN (SELECT account_id FROM accounts) AND sig_at >= ? AND sig_at < ?
+                   AND account_id IN (SELECT account_id FROM _scored_accounts) AND sig_at >= ? AND sig_at < ?
                  ORDER BY sig_at, signal_id""",
             [start, cutoff],
         ).fetchall()
@@ -188,12 +200,17 @@ def _evidence(con: duckdb.DuckDBPyConnection, start: datetime, cutoff: datetime,
     ]
 
 
-def _replies_and_meetings(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> tuple[list[Reply], list[Meeting]]:
+def _replies_and_meetings(con: duckdb.DuckDBPyConnection, cutoff: datetime, *, partial: bool = False
+                          ) -> tuple[list[Reply], list[Meeting]]:
+    # a partial read: our replies to the accounts re-scored, or in their threads
+    mine = (""" AND (account_id IN (SELECT account_id FROM _scored_accounts) OR thread_id IN
+               (SELECT thread_id FROM messages WHERE account_id IN (SELECT account_id FROM _scored_accounts)))"""
+            if partial else "")
     replies = [
         Reply(r[0], r[1], r[2], _us(r[3]))
         for r in con.execute(
             """SELECT message_key, thread_id, account_id, epoch_us(sent_at) FROM messages
-               WHERE direction = 'outbound' AND sent_at IS NOT NULL AND sent_at < ?""",
+               WHERE direction = 'outbound' AND sent_at IS NOT NULL AND sent_at < ?""" + mine,
             [cutoff],
         ).fetchall()
     ]
@@ -201,7 +218,8 @@ def _replies_and_meetings(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> t
         Meeting(r[0], r[1], _us(r[2]))
         for r in con.execute(
             """SELECT t.transcript_key, t.account_id, epoch_us(t.meeting_at) FROM transcripts t
-               WHERE t.account_id IS NOT NULL AND t.meeting_at IS NOT NULL AND t.meeting_at < ?
+               WHERE t.account_id IS NOT NULL AND t.meeting_at IS NOT NULL AND t.meeting_at < ?"""
+            + (" AND t.account_id IN (SELECT account_id FROM _scored_accounts)" if partial else "") + """
                  AND EXISTS (SELECT 1 FROM utterances u
                              WHERE u.transcript_key = t.transcript_key AND u.role = 'internal')""",
             [cutoff],

@@ -14,7 +14,7 @@ import pyarrow as pa
 from triage.score.asks import Ask
 from triage.score.model import AccountScore
 
-__all__ = ["ListedAccount", "ask_dict", "write_results"]
+__all__ = ["ListedAccount", "ask_dict", "write_partial", "write_results"]
 
 
 @dataclass
@@ -71,7 +71,9 @@ def write_results(
 ) -> None:
     """Replace the asks, and the account scores and call list of ``as_of`` (call in one transaction)."""
     now = datetime.now(UTC)
+    con.execute("DELETE FROM asks")
     _write_asks(con, as_of, run_id, now, asks)
+    con.execute("DELETE FROM account_scores WHERE as_of = ?", [as_of])
     _write_scores(con, as_of, run_id, now, scores, listed)
     con.execute(
         """INSERT OR REPLACE INTO call_list_builds VALUES (?, ?, ?, ?, ?, ?, ?)""",
@@ -90,7 +92,6 @@ def write_results(
 
 def _write_asks(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None, now: datetime,
                 asks: list[Ask]) -> None:
-    con.execute("DELETE FROM asks")
     _insert(
         con,
         "asks",
@@ -150,7 +151,6 @@ def _write_asks(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None,
 def _write_scores(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None, now: datetime,
                   scores: list[AccountScore], listed: list[ListedAccount]) -> None:
     listed_ids = {entry.scored.account.account_id for entry in listed}
-    con.execute("DELETE FROM account_scores WHERE as_of = ?", [as_of])
     _insert(
         con,
         "account_scores",
@@ -180,8 +180,9 @@ def _write_scores(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | Non
 
 
 def _write_call_list(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | None, now: datetime,
-                     listed: list[ListedAccount]) -> None:
-    con.execute("DELETE FROM call_list WHERE as_of = ?", [as_of])
+                     listed: list[ListedAccount], *, replace: bool = True) -> None:
+    if replace:
+        con.execute("DELETE FROM call_list WHERE as_of = ?", [as_of])
     rows = [(e.rank, e.scored, e.brief) for e in listed]
     _insert(
         con,
@@ -226,4 +227,53 @@ def _write_call_list(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str | 
                 ("run_id", pa.string()),
             ]
         ),
+    )
+
+
+def write_partial(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    run_id: str | None,
+    accounts: set[str],
+    asks: list[Ask],
+    scores: list[AccountScore],
+    listed: list[ListedAccount],
+    ranks: dict[str, int | None],
+) -> None:
+    """Replace what scoring says about ``accounts`` only (their asks, scores and list rows of ``as_of``), and
+    give every account of the day its new place: ``ranks`` (None: off the list, beyond ``max_accounts``)."""
+    now = datetime.now(UTC)
+    con.register("_only_accounts", pa.table({"account_id": pa.array(sorted(accounts), pa.string())}))
+    try:
+        mine = "account_id IN (SELECT account_id FROM _only_accounts)"
+        con.execute(f"DELETE FROM asks WHERE {mine}")
+        con.execute(f"DELETE FROM account_scores WHERE as_of = ? AND {mine}", [as_of])
+        con.execute(f"DELETE FROM call_list WHERE as_of = ? AND {mine}", [as_of])
+    finally:
+        con.unregister("_only_accounts")
+    _write_asks(con, as_of, run_id, now, asks)
+    _write_scores(con, as_of, run_id, now, scores, listed)
+    _write_call_list(con, as_of, run_id, now, listed, replace=False)
+    places = pa.table({"account_id": pa.array(list(ranks), pa.string()),
+                       "place": pa.array(list(ranks.values()), pa.int32())})
+    con.register("_places", places)
+    try:
+        con.execute("""UPDATE account_scores SET listed = p.place IS NOT NULL,
+                           skipped_reason = CASE WHEN p.place IS NULL AND skipped_reason IS NULL
+                                                   THEN 'beyond_max_accounts'
+                                                 WHEN p.place IS NOT NULL THEN NULL ELSE skipped_reason END
+                       FROM _places p WHERE account_scores.as_of = ? AND account_scores.account_id = p.account_id""",
+                    [as_of])
+        con.execute("DELETE FROM call_list WHERE as_of = ? AND account_id IN "
+                    "(SELECT account_id FROM _places WHERE place IS NULL)", [as_of])
+        con.execute("UPDATE call_list SET rank = p.place FROM _places p "
+                    "WHERE call_list.as_of = ? AND call_list.account_id = p.account_id", [as_of])
+    finally:
+        con.unregister("_places")
+    con.execute(
+        """INSERT OR REPLACE INTO call_list_builds
+           SELECT ?, ?, ?, (SELECT count(*) FROM account_scores WHERE as_of = ?),
+                  (SELECT count(*) FROM call_list WHERE as_of = ?),
+                  (SELECT count(*) FROM asks WHERE status = 'open'), (SELECT count(*) FROM asks WHERE overdue)""",
+        [as_of, now, run_id, as_of, as_of],
     )
