@@ -26,7 +26,8 @@ def _seed(db: Database, text: str) -> None:
     migrate(db)
     with db.write() as con:
         con.execute(
-            "INSERT INTO feedback VALUES ('f1', 'done', 'acme', NULL, ?, 'dana', now())", [text]
+            "INSERT INTO feedback (feedback_id, action, account_id, signal_id, reason, author, created_at) "
+            "VALUES ('f1', 'done', 'acme', NULL, ?, 'dana', now())", [text]
         )
 
 

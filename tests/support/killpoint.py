@@ -3,7 +3,7 @@
     python -m tests.support.killpoint triage.db.encrypt:_scrub 1 -- --config c.toml forget a@b.example
 
 The code under test runs unmodified up to that point: the wrapper only replaces the named attribute
-with one that kills the process (no clean-up, no ``finally``, no atexit: like ``kill -9`` or a power
+(in its module and in every module already holding it by name, so every call counts) with one that kills the process (no clean-up, no ``finally``, no atexit: like ``kill -9`` or a power
 cut) on its N-th call. Used by the privacy tests to stop an erasure or a purge at each of its steps.
 """
 
@@ -32,6 +32,10 @@ def arm(target: str, nth: int) -> None:
         return original(*args, **kwargs)
 
     setattr(module, attr, killer)
+    # modules that imported the function by name before this point (``from m import f``) call it too
+    for other in list(sys.modules.values()):
+        if other is not module and getattr(other, attr, None) is original:
+            setattr(other, attr, killer)
 
 
 def main(argv: list[str]) -> int:
