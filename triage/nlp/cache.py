@@ -22,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["CacheRow", "ScoreCache", "get_cache", "key_of", "rows_table"]
+__all__ = ["CacheRow", "ScoreCache", "VectorMemo", "get_cache", "key_of", "rows_table", "vector_memo"]
 
 #: (raw head scores per detector, subtype index per detector with subtypes; -1 = none)
 Entry = tuple[tuple[float, ...], tuple[int, ...]]
@@ -117,6 +119,54 @@ def get_cache(model: str) -> ScoreCache:
                 _caches.popitem(last=False)
         _caches.move_to_end(model)
         return cache
+
+
+class VectorMemo:
+    """Encoder vectors by (encoder identity, text key), kept in this process while :func:`vector_memo` is
+    on: learning builds several candidate heads over one encoder, and each candidate's evaluation then
+    costs the heads alone. Off in the nightly run (it holds 1.5 kB per text). A vector is what the encoder
+    gives for the text (encoding is batch-invariant), so scores from it equal fresh scores exactly."""
+
+    def __init__(self) -> None:
+        self.on = 0
+        self._vectors: dict[tuple[str, int], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, encoder: str, keys: Sequence[int]) -> list[Any]:
+        if not self.on:
+            return [None] * len(keys)
+        with self._lock:
+            return [self._vectors.get((encoder, k)) for k in keys]
+
+    def put(self, encoder: str, items: Iterable[tuple[int, Any]]) -> None:
+        if not self.on:
+            return
+        with self._lock:
+            for k, v in items:
+                self._vectors[(encoder, k)] = v
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
+_memo = VectorMemo()
+
+
+@contextmanager
+def vector_memo() -> Iterator[VectorMemo]:
+    """Keep encoder vectors in this process for the duration (nested uses share them)."""
+    _memo.on += 1
+    try:
+        yield _memo
+    finally:
+        _memo.on -= 1
+        if not _memo.on:
+            _memo.clear()
+
+
+def get_vector_memo() -> VectorMemo:
+    return _memo
 
 
 _SCHEMA = pa.schema([("model", pa.string()), ("key", pa.int64()), ("scores", pa.list_(pa.float32())),

@@ -24,7 +24,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from triage.nlp.cache import Entry, get_cache, key_of
+from triage.nlp.cache import Entry, get_cache, get_vector_memo, key_of
 from triage.nlp.encoder import load_encoder
 from triage.nlp.heads import KINDS, PASSAGE_TOKENS, Heads, load_heads, model_version
 from triage.nlp.rules import RuleSet, is_filler, is_scorable
@@ -191,7 +191,7 @@ class SentenceEncoder:
             need = [t for t, x in zip(todo, tokenised, strict=True) if x is None]
             fresh = iter(self.encoder.tokenize(need))
             tok = [x if x is not None else next(fresh) for x in tokenised]
-            vectors = self.encoder.encode_ids(tok)
+            vectors = self._vectors([keys[i] for i in missing], tok)
             scores = self.heads.scores(vectors)
             subs = [self.heads.subtype_index(k, vectors) for k in self._sub_kinds]
             new: list[tuple[int, Entry]] = []
@@ -203,6 +203,26 @@ class SentenceEncoder:
             cache.put_many(new)
         by_text = {t: e for t, e in zip(unique, found, strict=True)}
         return [by_text[t] for t in texts]  # type: ignore[misc]
+
+    def _vectors(self, keys: list[int], tok: list[list[int]]) -> Any:
+        """The encoder's vectors of ``tok``; from the learning memo when it is on (:func:`vector_memo`)."""
+        memo = get_vector_memo()
+        known = memo.get(self.encoder.encoder_hash, keys)
+        todo = [i for i, v in enumerate(known) if v is None]
+        if not todo:
+            return np.stack(known)
+        fresh = self.encoder.encode_ids([tok[i] for i in todo])
+        if len(todo) == len(keys):
+            memo.put(self.encoder.encoder_hash, zip(keys, fresh, strict=True))
+            return fresh
+        out = np.zeros((len(keys), fresh.shape[1]), dtype=fresh.dtype)
+        for j, i in enumerate(todo):
+            out[i] = fresh[j]
+        for i, v in enumerate(known):
+            if v is not None:
+                out[i] = v
+        memo.put(self.encoder.encoder_hash, ((keys[i], fresh[j]) for j, i in enumerate(todo)))
+        return out
 
     def _subtype_names(self, subtypes: tuple[int, ...]) -> dict[str, str | None]:
         out: dict[str, str | None] = {}

@@ -22,7 +22,9 @@ from triage.errors import DetectorError
 from triage.log import get_logger
 from triage.nlp import components as _components  # noqa: F401  (registers the factories)
 from triage.nlp import detectors as _detectors  # noqa: F401  (registers the factories)
+from triage.nlp.components import SentenceEncoder
 from triage.nlp.detectors import Detector
+from triage.nlp.encoder import Encoder
 from triage.nlp.evidence import own_words
 from triage.nlp.spec import (
     DETECTORS,
@@ -118,6 +120,14 @@ class Runtime:
 
     def detector_versions(self) -> dict[str, str]:
         return {name: self.detector(name).version for name in DETECTORS}
+
+    @property
+    def encoder(self) -> Encoder:
+        """The sentence encoder of the pipeline (learning encodes its rows with it)."""
+        pipe = self.nlp.get_pipe("triage_encoder")
+        if not isinstance(pipe, SentenceEncoder):
+            raise DetectorError("the pipeline has no triage_encoder")
+        return pipe.encoder
 
     def detector(self, name: str) -> Detector:
         """The detector component behind pipe ``name`` (frustration, buying_signal, ask)."""

@@ -16,9 +16,10 @@ from datetime import date
 from typing import Any, TextIO
 
 from triage.nlp.runtime import Runtime, make_docs
-from triage.nlp.units import Hit, SentInfo, UnitDecision
+from triage.nlp.units import Hit, SentInfo, UnitDecision, passages_of, sents_of
 
-__all__ = ["CLIENT_KINDS", "DEFAULT_MAX_CHARS", "TextScore", "score_stream", "score_texts"]
+__all__ = ["CLIENT_KINDS", "DEFAULT_MAX_CHARS", "DecisionUnits", "TextScore", "decision_units", "score_stream",
+           "score_texts"]
 
 #: what client (and unknown) text is scored for; our own text is scored for commitments only
 CLIENT_KINDS = ("frustration", "complaint", "buying_signal", "ask")
@@ -69,6 +70,43 @@ def score_texts(
                 ts.scores[k], ts.labels[k] = decision.score, decision.label
             ts.hits = [(s.idx, s.text, h) for s in sents for h in s.hits]
             out.append(ts)
+    return out
+
+
+@dataclass
+class DecisionUnits:
+    """What a detector decided one text on: every unit (passage or sentence, as the encoder saw it) with its
+    score for the detector, highest first; ``fired`` is the detector's decision on the text."""
+
+    units: list[tuple[str, float]] = field(default_factory=list)
+    fired: bool = False
+
+    def at_or_above(self, threshold: float) -> list[tuple[str, float]]:
+        return [(t, s) for t, s in self.units if s >= threshold]
+
+
+def decision_units(runtime: Runtime, texts: Sequence[str], kind: str, *,
+                   parties: Sequence[str] | None = None,
+                   max_chars: int = DEFAULT_MAX_CHARS) -> list[DecisionUnits]:
+    """The units ``kind`` decided each text on (learning from feedback: a "Not a problem" covers every unit
+    at or above the threshold, a Confirm the unit that decided). Passage detectors: the multi-sentence
+    passages and every sentence (rule floors act on sentences); sentence detectors: the sentences."""
+    docs = make_docs(runtime.nlp, texts, parties or ["client"] * len(texts), [None] * len(texts), max_chars)
+    out = []
+    with runtime.lock:
+        for doc in runtime.nlp.pipe(docs, batch_size=512):
+            sents = sents_of(doc)
+            found: dict[str, float] = {}
+            for p in passages_of(doc):
+                if len(p.sents) > 1 and kind in p.scores:
+                    text = " ".join(sents[i].text for i in p.sents)
+                    found[text] = max(found.get(text, 0.0), p.scores[kind])
+            for si in sents:
+                if si.encoded and kind in si.scores:
+                    found[si.text] = max(found.get(si.text, 0.0), si.scores[kind])
+            unit: dict[str, UnitDecision] = doc._.triage_unit or {}
+            ranked = sorted(found.items(), key=lambda x: -x[1])
+            out.append(DecisionUnits(ranked, unit.get(kind, UnitDecision()).label))
     return out
 
 

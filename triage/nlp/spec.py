@@ -57,14 +57,23 @@ class PipelineSpec:
 
 
 def spec_from_settings(settings: Settings) -> PipelineSpec:
+    """The pipeline the runs use: the team's installed model (:mod:`triage.nlp.team`) when there is one,
+    else the shipped model of ``[nlp] models_dir``."""
+    from triage.nlp.encoder import build_dir
+    from triage.nlp.team import active_models_dir
+
     n = settings.nlp
+    models, team = active_models_dir(settings)
+    cache_dir = n.cache_dir
+    if team and cache_dir is None:  # the shipped encoder's int8 export serves the team's heads too
+        cache_dir = build_dir(Path(n.models_dir).resolve())
     return PipelineSpec(
-        models_dir=str(Path(n.models_dir).resolve()),
+        models_dir=str(models),
         backend=n.encoder_backend,
         spacy_model=n.spacy_model,
         profile=n.threshold_profile,
         thresholds=tuple(sorted(n.thresholds.items())),
-        cache_dir=str(n.cache_dir) if n.cache_dir else None,
+        cache_dir=str(cache_dir) if cache_dir else None,
         batch_size=n.batch_size,
         threads=n.threads,
     )

@@ -40,6 +40,7 @@ from triage.settings.sections import (
     DigestSettings,
     FlowSettings,
     ImapSourceSettings,
+    LearnSettings,
     LocalSourceSettings,
     NlpSettings,
     OrgSettings,
@@ -60,6 +61,7 @@ __all__ = [
     "DigestSettings",
     "FlowSettings",
     "ImapSourceSettings",
+    "LearnSettings",
     "LocalSourceSettings",
     "NlpSettings",
     "OrgSettings",
@@ -99,6 +101,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=lambda: AlertSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     serve: ServeSettings = Field(default_factory=lambda: ServeSettings())
+    learn: LearnSettings = Field(default_factory=lambda: LearnSettings())
     #: where the values came from, for ``triage check-config``
     config_file: Path | None = None
 
@@ -145,7 +148,7 @@ def sample_defaults() -> dict[str, Any]:
 
 def _resolve_paths(data: Any, base: Path, key: str = "") -> Any:
     """Resolve relative paths of path-valued keys against the config file's directory."""
-    path_keys = {"path", "paths", "accounts_file", "models_dir", "html_path", "ca_file"}
+    path_keys = {"path", "paths", "accounts_file", "models_dir", "html_path", "ca_file", "team_models_dir"}
     if isinstance(data, dict):
         return {k: _resolve_paths(v, base, k) for k, v in data.items()}
     if isinstance(data, list):

@@ -264,6 +264,30 @@ class FlowSettings(Section):
     timezone: str = "UTC"
 
 
+class LearnSettings(Section):
+    """Learning from the account managers' clicks (``triage train --with-feedback``, docs/learning.md)."""
+
+    #: where the team's own models go (default: ``team-models`` beside the database file)
+    team_models_dir: Path | None = None
+    #: the share of each refitted head's training weight that the team's feedback gets
+    feedback_share: float = Field(0.03, gt=0.0, lt=0.5)
+    #: install only when no external development F1 drops more than this
+    max_f1_drop: float = Field(0.01, ge=0.0, le=1.0)
+    #: ... and no recall on known positives (GoEmotions, customer complaints) drops more than this
+    max_recall_drop: float = Field(0.02, ge=0.0, le=1.0)
+    #: ... and the calm real business mail flagged stays at most this share
+    max_calm_flagged: float = Field(0.05, ge=0.0, le=1.0)
+    #: ... and the held-back feedback holds at least this many Confirms per retrained detector (with
+    #: fewer, the held-back clicks cannot show a loss of recall: see models/MODEL_CARD.md)
+    min_heldback_confirms: int = Field(10, ge=0)
+    #: folds of the team's feedback for the held-back check (each click held back once)
+    folds: int = Field(3, ge=2, le=10)
+    #: serve the weekly ``learn_from_feedback`` deployment with the nightly one (flows/deploy.py)
+    weekly: bool = False
+    weekly_cron: str = "0 3 * * 6"
+    timezone: str = "UTC"
+
+
 class ServeSettings(Section):
     """The web app (``triage serve``, docs/web.md): where it listens, how AMs sign in, who sees everything."""
 
