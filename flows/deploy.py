@@ -14,6 +14,10 @@ config (default: 05:30 UTC on weekdays). Trigger a run by hand with
 With ``[alerts] enabled = true`` it also serves ``escalation_watch/escalations`` (``flows/escalations.py``)
 on ``[alerts] cron`` (default: on the hour, 08:00-18:00 Mon-Fri): the incremental flow and a mail to the
 AM about each new churn threat, escalation or strong frustration at a strategic/enterprise account.
+
+With ``[learn] weekly = true`` it also serves ``learn_from_feedback/weekly`` (``flows/learning.py``) on
+``[learn] weekly_cron`` (default: Saturday 03:00): a team model from the AMs' clicks, installed only when
+the gate passes (docs/learning.md).
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from prefect.schedules import Cron
 from flows.nightly import nightly_triage
 from triage.settings import Settings, load_settings
 
-__all__ = ["ALERTS_DEPLOYMENT_NAME", "DEPLOYMENT_NAME", "build_alerts_deployment", "build_deployment", "main"]
+__all__ = ["ALERTS_DEPLOYMENT_NAME", "DEPLOYMENT_NAME", "LEARN_DEPLOYMENT_NAME", "build_alerts_deployment",
+           "build_deployment", "build_learning_deployment", "main"]
 
 DEPLOYMENT_NAME = "nightly"
 ALERTS_DEPLOYMENT_NAME = "escalations"
+LEARN_DEPLOYMENT_NAME = "weekly"
 
 
 def build_deployment(settings: Settings, *, name: str = DEPLOYMENT_NAME) -> Any:
@@ -65,6 +71,20 @@ def build_alerts_deployment(settings: Settings, *, name: str = ALERTS_DEPLOYMENT
     )
 
 
+def build_learning_deployment(settings: Settings, *, name: str = LEARN_DEPLOYMENT_NAME) -> Any:
+    """The weekly learning run (opt-in, ``[learn] weekly``): a team model from the AMs' clicks, behind the gate."""
+    from flows.learning import learn_from_feedback
+
+    config_path = str(settings.config_file) if settings.config_file else None
+    return learn_from_feedback.to_deployment(
+        name=name,
+        schedule=Cron(settings.learn.weekly_cron, timezone=settings.learn.timezone),
+        parameters={"config_path": config_path},
+        description="Weekly: a team model from the AMs' clicks, installed only when the gate passes.",
+        tags=["triage", "learning"],
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m flows.deploy",
@@ -78,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     deployments = [build_deployment(settings, name=args.name)]
     if settings.alerts.enabled:
         deployments.append(build_alerts_deployment(settings))
+    if settings.learn.weekly:
+        deployments.append(build_learning_deployment(settings))
     # keep the schedules active across restarts of this service
     serve(*deployments, pause_on_shutdown=False)
 

@@ -21,6 +21,7 @@ from triage.db import Database
 from triage.db.crypto import is_encrypted
 from triage.db.encrypt import rewrite_database
 from triage.log import get_logger
+from triage.nlp.team import team_models
 from triage.parse import store
 from triage.privacy import jobs
 from triage.privacy.forget import ForgetResult, erase, erased_before
@@ -28,7 +29,7 @@ from triage.privacy.retention import PurgeResult
 from triage.privacy.retention import purge as purge_rows
 from triage.settings import Settings
 
-__all__ = ["Finished", "finish_privacy_jobs", "forget", "purge"]
+__all__ = ["Finished", "finish_privacy_jobs", "forget", "purge", "retire_team_models"]
 
 log = get_logger("app.privacy")
 
@@ -42,6 +43,25 @@ class Finished:
     pages: list[str] = field(default_factory=list)
     bytes_before: int = 0
     bytes_after: int = 0
+    #: team models retired because feedback they learnt from was erased
+    retired: list[str] = field(default_factory=list)
+
+
+def retire_team_models(settings: Settings, db: Database) -> list[str]:
+    """Delete the team models (:mod:`triage.nlp.team`) that learnt from feedback no longer in the database
+    (erased with a person or an account): no model keeps learning from what was forgotten. The runs go
+    back to the newest remaining version, else the shipped model. Repeatable."""
+    team = team_models(settings)
+    versions = team.versions()
+    if not versions:
+        return []
+    with db.read() as con:
+        present = {str(r[0]) for r in con.execute("SELECT feedback_id FROM feedback").fetchall()}
+    gone = {v.name for v in versions if v.feedback_ids - present}
+    if gone:
+        now = team.retire(gone, why="learnt from feedback that was erased")
+        log.info("retired %d team model(s) trained on erased feedback; in use: %s", len(gone), now or "shipped")
+    return sorted(gone)
 
 
 def _rebuild_lists(settings: Settings, db: Database, days: list[date]) -> tuple[list[date], date | None]:
@@ -71,6 +91,7 @@ def finish_privacy_jobs(settings: Settings, db: Database, todo: list[jobs.Privac
     done.rebuilt_days, latest = _rebuild_lists(settings, db, sorted({d for j in pending for d in j.rebuild_days}))
     if latest is not None:
         done.pages = publish.rewrite_pages(settings, db, latest)
+    done.retired = retire_team_models(settings, db)
     if any(j.compact for j in pending):
         env = settings.database.encryption_key_env
         report = rewrite_database(db.path, env, env, lock_timeout_seconds=db.lock_timeout_seconds)

@@ -18,7 +18,7 @@ __all__ = ["cli", "main"]
 
 def _register() -> None:
     # each module adds its commands to `cli`; imported here so `triage --help` lists them all
-    from triage.cli import account, core, feedback, nlp, outputs, privacy, web  # noqa: F401
+    from triage.cli import account, core, feedback, learning, nlp, outputs, privacy, web  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,15 +69,19 @@ def _print_report(report: Any, title: str) -> None:
     click.echo(f"due dates on the sanity set: {due.get('resolved_correctly', 0)}/{due.get('gold', 0)} resolved exactly")
 
 
-def _print_moved(models_dir: Path, metrics: list[dict[str, Any]]) -> None:
-    """How the development metrics moved since the last `train --with-feedback` (nothing without one)."""
-    from triage.learn.feedback import BEFORE_FILE, metrics_moved
+def _moved(ctx: Context, data_dir: Path, metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How the team model's metrics differ from the shipped model's, run in the same command on the same data."""
+    from triage.learn.evaluate import evaluate
+    from triage.learn.feedback import metrics_moved
 
-    moved = metrics_moved(models_dir, metrics)
-    if moved is None:
-        return
-    table = Table(title=f"Moved since the feedback retrain (before: {models_dir / BEFORE_FILE})")
-    for col in ("detector", "dataset", "F1 before", "F1 after", "change", "false alarms before", "after"):
+    n = ctx.settings.nlp
+    shipped = evaluate(data_dir, Path(n.models_dir).resolve(), cache_dir=n.cache_dir, baselines=False)
+    return metrics_moved(shipped.as_dict()["metrics"], metrics)
+
+
+def _print_moved(moved: list[dict[str, Any]]) -> None:
+    table = Table(title="Team model against the shipped model", title_justify="left")
+    for col in ("detector", "dataset", "F1 shipped", "F1 team", "change", "false alarms shipped", "team"):
         table.add_column(col)
     for m in moved:
         f1 = m.get("f1", {})
@@ -113,20 +117,24 @@ def eval_cmd(ctx: Context, data_dir: Path | None, as_json: bool, no_baselines: b
     """
     from triage.learn.data import shared_data_dir
     from triage.learn.evaluate import evaluate
+    from triage.nlp.spec import spec_from_settings
+    from triage.nlp.team import active_models_dir
 
     n = ctx.settings.nlp
+    models, team = active_models_dir(ctx.settings)
+    team_cache = spec_from_settings(ctx.settings).cache_dir
+    cache = Path(team_cache) if team and team_cache else n.cache_dir
+    data = shared_data_dir(data_dir)
     with _progress(ctx):
-        report = evaluate(shared_data_dir(data_dir), Path(n.models_dir), cache_dir=n.cache_dir,
-                          baselines=not no_baselines)
-    from triage.learn.feedback import metrics_moved
-
-    out = report.as_dict()
-    moved = metrics_moved(Path(n.models_dir), out["metrics"])
+        report = evaluate(data, models, cache_dir=cache, baselines=not no_baselines)
+        out = report.as_dict()
+        moved = _moved(ctx, data, out["metrics"]) if team else None
     if as_json:
-        click.echo(json.dumps({**out, "moved_since_feedback": moved}, indent=2))
+        click.echo(json.dumps({**out, "models": str(models), "moved_from_shipped": moved}, indent=2))
         return
-    _print_report(report, f"Detectors (models in {n.models_dir})")
-    _print_moved(Path(n.models_dir), out["metrics"])
+    _print_report(report, f"Detectors ({'team model' if team else 'models'} in {models})")
+    if moved:
+        _print_moved(moved)
 
 
 @cli.command(
@@ -183,8 +191,8 @@ Examples:
   triage train --limit 200 --epochs 0.05 --no-eval --models-dir /tmp/smoke   # a quick smoke run
   triage train --thresholds-only         # after a rule change: thresholds, evaluation and card again
   triage train --heads-only              # the heads again on the shipped encoder (cached vectors)
-  triage train --with-feedback           # heads again + dismissed signals as negatives, done accounts'
-                                         # signals as weak positives; `triage eval` shows what moved
+  triage train --with-feedback           # a team model from the AMs' clicks, installed only if the
+                                         # gate passes (docs/learning.md); `triage model rollback`
 
 Takes about 15-25 minutes on 2 cores (see models/MODEL_CARD.md): fine-tuning, the int8 export of the
 fine-tuned encoder, encoding every training row with it, thresholds through the real pipeline, and the
@@ -206,8 +214,9 @@ evaluation. models/ is replaced only when everything succeeded.""",
 @click.option("--heads-only", is_flag=True,
               help="Keep the fine-tuned encoder; fit the heads and thresholds again and re-evaluate (minutes).")
 @click.option("--with-feedback", is_flag=True,
-              help="Learn from the account managers' feedback in the database (dismissed signals as negatives, "
-                   "signals of accounts marked done as weak positives); implies --heads-only.")
+              help="Learn from the account managers' clicks in the database ('Not a problem' as negatives, "
+                   "'Confirm' as positives): a team model, installed only when the gate passes "
+                   "(docs/learning.md). Leaves models/ alone.")
 @pass_ctx
 def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode: str, rank: int, top_layers: int,
               epochs: float, limit: int | None, no_eval: bool, thresholds_only: bool, heads_only: bool,
@@ -219,28 +228,17 @@ def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode
 
     n = ctx.settings.nlp
     target = models_dir or Path(n.models_dir)
-    extra: tuple[Any, ...] = ()
     if with_feedback:
-        import shutil
+        from triage.cli.feedback import author_of
+        from triage.cli.learning import train_with_feedback
 
-        from triage.app import open_db
-        from triage.errors import TriageError
-        from triage.learn.feedback import BEFORE_FILE, feedback_rows
-
-        if thresholds_only:
-            raise click.UsageError("--with-feedback refits the heads: it cannot be combined with --thresholds-only")
-        fb = feedback_rows(open_db(ctx.settings, migrate=False))
-        if not fb.rows:
-            raise TriageError("no feedback to learn from yet: `triage dismiss` wrong signals or `triage done` accounts")
-        kinds = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in fb.per_kind.items())
-        click.echo(f"feedback: {fb.negatives} dismissed signals as negatives, {fb.weak_positives} signals of "
-                   f"accounts marked done as weak positives ({kinds})")
-        extra, heads_only = fb.rows, True
-        if (target / "metrics.json").is_file():
-            shutil.copy2(target / "metrics.json", target / BEFORE_FILE)
+        if thresholds_only or heads_only or models_dir or no_eval or limit:
+            raise click.UsageError("--with-feedback makes a team model on its own: it takes only --data-dir")
+        with _progress(ctx):
+            train_with_feedback(ctx, shared_data_dir(data_dir), author_of(None))
+        return
     options = default_options(mode=mode, rank=rank, top_layers=top_layers, epochs=epochs, limit=limit,
-                              evaluate=not no_eval, thresholds_only=thresholds_only, heads_only=heads_only,
-                              extra_rows=extra)
+                              evaluate=not no_eval, thresholds_only=thresholds_only, heads_only=heads_only)
     with _progress(ctx):
         result = train(shared_data_dir(data_dir), target, cache_dir=n.cache_dir, options=options)
     if no_eval:
@@ -248,6 +246,4 @@ def train_cmd(ctx: Context, data_dir: Path | None, models_dir: Path | None, mode
         return
     report = EvalReport([Metric(**m) for m in result["metrics"]], result["extras"])
     _print_report(report, f"Trained in {result['extras'].get('train_seconds')} s")
-    if with_feedback:
-        _print_moved(target, result["metrics"])
     click.echo(f"model card: {target / 'MODEL_CARD.md'}")

@@ -38,7 +38,7 @@ from triage.learn.card import write_model_card
 from triage.learn.corpus import Corpus, build_corpus
 from triage.learn.data import load_berkeley, load_goemotions, load_seed
 from triage.learn.evaluate import berkeley_units, evaluate
-from triage.learn.finetune import FinetuneConfig, TrainRow, finetune, save_artefact
+from triage.learn.finetune import FinetuneConfig, finetune, save_artefact
 from triage.learn.metrics import CALM_RATES, calm_thresholds, pick_thresholds
 from triage.log import get_logger
 from triage.nlp.encoder import ADAPTER_DIR, Encoder, build_dir, encoder_model_dir, load_encoder
@@ -47,7 +47,7 @@ from triage.nlp.runtime import PipelineSpec, get_runtime, get_segmenter
 from triage.nlp.scoring import score_texts
 from triage.progress import track
 
-__all__ = ["TrainOptions", "embed_cached", "fit_heads", "train"]
+__all__ = ["TrainOptions", "embed_cached", "fit_heads", "logistic", "train"]
 
 log = get_logger("learn.train")
 
@@ -65,8 +65,6 @@ class TrainOptions:
     thresholds_only: bool = False
     #: keep the shipped encoder; fit the heads again (on its cached vectors), thresholds, evaluation
     heads_only: bool = False
-    #: rows added to the heads' training rows (e.g. account managers' feedback, triage.learn.feedback)
-    extra_rows: tuple[TrainRow, ...] = ()
 
 
 def embed_cached(encoder: Encoder, texts: Sequence[str], cache: Path, name: str) -> npt.NDArray[np.float32]:
@@ -89,7 +87,7 @@ def embed_cached(encoder: Encoder, texts: Sequence[str], cache: Path, name: str)
     return out
 
 
-def _lr(c: float, *, multinomial: bool = False) -> Any:
+def logistic(c: float, *, multinomial: bool = False) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if multinomial else None)
@@ -104,7 +102,7 @@ def fit_heads(corpus: Corpus, vectors: dict[str, npt.NDArray[np.float32]], ident
         if len(rows) < 2 or y.all() or not y.any():
             raise DetectorError(f"no usable training rows for the {kind} head ({len(rows)} rows)")
         X = np.stack([vectors[r.text] for r in rows]).astype(np.float64)
-        model = _lr(1.0).fit(X, y, sample_weight=[r.weight for r in rows])
+        model = logistic(1.0).fit(X, y, sample_weight=[r.weight for r in rows])
         W[j], b[j] = model.coef_[0], model.intercept_[0]
     levels = {"frustration": "passage", "complaint": "passage", "buying_signal": "sentence", "ask": "sentence",
               "commitment": "sentence"}
@@ -118,7 +116,7 @@ def _fit_subtypes(heads: Heads, data_dir: Path, encoder: Encoder, cache: Path) -
     X = embed_cached(encoder, [ge.texts[i] for i in emo], cache, "frustration subtypes").astype(np.float64)
     groups = [ge.groups[i] for i in emo]
     labels = sorted(set(groups))
-    model = _lr(1.0, multinomial=True).fit(X, [labels.index(g) for g in groups])
+    model = logistic(1.0, multinomial=True).fit(X, [labels.index(g) for g in groups])
     heads.subtype_labels["frustration"] = labels
     heads.subtype_W["frustration"] = np.asarray(model.coef_, dtype=np.float64)
     heads.subtype_b["frustration"] = np.asarray(model.intercept_, dtype=np.float64)
@@ -204,9 +202,6 @@ def train(data_dir: Path, models_dir: Path, *, cache_dir: Path | None = None,
     keep = options.thresholds_only or options.heads_only
     stage = _stage(models_dir, build, keep_model=keep)
     corpus = build_corpus(data_dir, get_segmenter(), limit=options.limit)
-    if options.extra_rows:
-        corpus.rows.extend(options.extra_rows)
-        corpus.sizes["extra"] = len(options.extra_rows)
     log.info("training rows: %s", corpus.sizes)
     if keep:
         encoder = load_encoder("onnx", stage, cache_dir=build)
