@@ -170,7 +170,8 @@ def test_served_deployment_is_scheduled_by_cron_and_runs_on_demand(
     tmp_path: Path, prefect_api: tuple[str, dict[str, str], Service]
 ) -> None:
     api_url, env, server = prefect_api
-    cfg = sample_config(tmp_path, extra=f"[flow]\ncron = {toml_value(CRON)}\ntimezone = {toml_value(TIMEZONE)}\n")
+    cfg = sample_config(tmp_path, extra=f"[flow]\ncron = {toml_value(CRON)}\ntimezone = {toml_value(TIMEZONE)}\n"
+                                        "[learn]\nweekly = true\n")
     cmd = [sys.executable, "-m", "flows.deploy", "--config", str(cfg)]
     started = datetime.now(UTC)
     with _service("flows.deploy", cmd, env, tmp_path) as served, _client(api_url) as client:
@@ -179,6 +180,10 @@ def test_served_deployment_is_scheduled_by_cron_and_runs_on_demand(
             (CRON, TIMEZONE, True)
         ]
         assert deployment.parameters == {"config_path": str(cfg)}
+        # the opt-in weekly learning run is served next to it ([learn] weekly)
+        weekly = client.read_deployment_by_name("learn_from_feedback/weekly")
+        assert [(s.schedule.cron, s.active) for s in weekly.schedules] == [("0 3 * * 6", True)]
+        assert weekly.parameters == {"config_path": str(cfg)}
 
         scheduled = _wait_for(
             "scheduled flow runs", lambda: _scheduled_runs(client, deployment.id), 120, served, server
