@@ -2,9 +2,10 @@
 
     python -m tests.support.killpoint triage.db.encrypt:_scrub 1 -- --config c.toml forget a@b.example
 
-The code under test runs unmodified up to that point: the wrapper only replaces the named attribute
-(in its module and in every module already holding it by name, so every call counts) with one that kills the process (no clean-up, no ``finally``, no atexit: like ``kill -9`` or a power
-cut) on its N-th call. Used by the privacy tests to stop an erasure or a purge at each of its steps.
+The code under test runs unmodified up to that point: the wrapper only replaces the named attribute (in
+its module and in every module already holding it by name, so every call counts) with one that kills the
+process (no clean-up, no ``finally``, no atexit: like ``kill -9`` or a power cut) on its N-th call.
+Used by the privacy tests to stop an erasure or a purge at each of its steps.
 """
 
 from __future__ import annotations
