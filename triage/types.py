@@ -6,11 +6,14 @@ Stage reports are small dataclasses of counts so the flow can sum them into the 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
 __all__ = [
+    "LANGUAGE_NAMES",
+    "UNDETERMINED",
     "DetectReport",
     "IngestReport",
     "ParseReport",
@@ -21,11 +24,34 @@ __all__ = [
     "SourceType",
     "TextUnit",
     "TranscriptReport",
+    "is_read",
+    "language_name",
     "stable_id",
 ]
 
 SourceType = Literal["email", "meeting"]
 Party = Literal["client", "us", "unknown"]
+
+
+#: the languages a unit can be identified as (ISO 639-1; triage.parse.language), with their English names
+LANGUAGE_NAMES = {
+    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "nl": "Dutch",
+    "pt": "Portuguese", "pl": "Polish", "sv": "Swedish", "da": "Danish", "nb": "Norwegian", "fi": "Finnish",
+    "cs": "Czech", "ru": "Russian", "tr": "Turkish", "ja": "Japanese", "zh": "Chinese", "ko": "Korean",
+}
+#: the language of a unit too short to tell ("Thanks!", a name, a number): read as English
+UNDETERMINED = "und"
+
+
+def language_name(code: str) -> str:
+    """``de`` -> ``German`` (the code itself when unknown)."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def is_read(language: str | None, languages: Iterable[str]) -> bool:
+    """Whether the detectors read a unit of ``language`` under ``[nlp] languages``: ``und`` (too short to
+    tell) and NULL (not identified yet) count as English."""
+    return (language if language and language != UNDETERMINED else "en") in set(languages)
 
 
 def stable_id(*parts: object, length: int = 16) -> str:
@@ -78,6 +104,11 @@ class TextUnit:
     #: the detector pipeline version that selected this unit (set by nlp.pending_batches; store_signals
     #: records it in ``detections`` so the next run skips what this version already scored)
     pipeline_version: str | None = None
+    #: ISO 639-1 code or ``und`` (the parse stage's ``language`` column; None: not identified)
+    language: str | None = None
+    #: True when ``language`` is not in ``[nlp] languages``: the English detectors do not read it (no
+    #: signals); it is still recorded as handled in ``detections`` (set by nlp.pending_batches)
+    unread: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +144,7 @@ class DetectReport:
     sentences: int = 0
     signals: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    unread: int = 0  # units in a language not in [nlp] languages: recorded as handled, not scored
 
 
 @dataclass

@@ -85,6 +85,7 @@ class Seeder:
         subject: str = "Re: status",
         text: str = "",
         to: list[str] | None = None,
+        language: str | None = None,
     ) -> tuple[str, str]:
         """Insert a parsed message; returns (message_key, thread_id). thread=None starts a new thread."""
         self._n += 1
@@ -95,8 +96,9 @@ class Seeder:
         with self._write() as con:
             con.execute(
                 """INSERT INTO messages (message_key, message_id, thread_id, subject, from_addr, to_addrs,
-                       sent_at, direction, account_id, body_text, new_text, link, parsed_at, parser_version)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), 'test')""",
+                       sent_at, direction, account_id, body_text, new_text, link, parsed_at, parser_version,
+                       language)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), 'test', ?)""",
                 [
                     key,
                     f"<{key}@test>",
@@ -110,6 +112,7 @@ class Seeder:
                     text,
                     text,
                     f"file:///mail/{key}.eml",
+                    language,
                 ],
             )
             con.execute(
@@ -127,8 +130,10 @@ class Seeder:
         turns: list[tuple[str, str, str]],
         *,
         title: str = "Weekly sync",
+        languages: list[str] | None = None,
     ) -> str:
-        """Insert a transcript; turns are (speaker, role client|internal, text). Returns transcript_key."""
+        """Insert a transcript; turns are (speaker, role client|internal, text), ``languages`` one per turn.
+        Returns transcript_key."""
         self._n += 1
         key = stable_id("meeting", self._n, meeting_at, account_id)
         with self._write() as con:
@@ -146,8 +151,9 @@ class Seeder:
             )
             for i, (speaker, role, text) in enumerate(turns):
                 con.execute(
-                    "INSERT INTO utterances VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [key, i, speaker, role, i * 30.0, i * 30.0 + 25, text],
+                    "INSERT INTO utterances (transcript_key, seq, speaker, role, start_s, end_s, text, language)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [key, i, speaker, role, i * 30.0, i * 30.0 + 25, text, languages[i] if languages else None],
                 )
         return key
 

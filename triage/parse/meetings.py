@@ -9,6 +9,7 @@
   ``date`` key), else the file's modification time.
 * Speaker role: internal (org.internal_people, owner AMs, contacts with our domains), client
   (contacts of an account, or any other named speaker in a meeting of a known account), unknown.
+* Language of each turn (:func:`triage.parse.language.identify`): ``utterances.language``.
 * Broken files go to quarantine (kind ``transcript``, item_key = hash of the path) with a reason;
   the run goes on. A file that later parses leaves quarantine. Each file is parsed under the
   ``[parse]`` time budget (``parse_timeout``).
@@ -39,6 +40,7 @@ from triage.parse import store
 from triage.parse.accounts import AccountBook
 from triage.parse.budget import Budget, ParseLimits
 from triage.parse.charsets import decode_bytes
+from triage.parse.language import identify, identify_stored
 from triage.parse.transcripts import TranscriptDoc, parse_transcript
 from triage.privacy.suppress import Suppressions, load_suppressions
 from triage.progress import track
@@ -76,6 +78,7 @@ _UTTERANCES = pa.schema(
         ("start_s", pa.float64()),
         ("end_s", pa.float64()),
         ("text", pa.string()),
+        ("language", pa.string()),
     ]
 )
 
@@ -264,6 +267,7 @@ def ingest_transcripts(
                 _write(db, pending, by_path, cleared, run_id, report)
                 pending, cleared = [], []
     _write(db, pending, by_path, cleared, run_id, report)
+    identify_stored(db, "utterances")
     if bad:
         with db.write() as con:
             store.upsert_quarantine(con, bad, datetime.now(UTC), run_id)
@@ -302,6 +306,7 @@ def _build(key: str, root: Path, path: Path, doc: TranscriptDoc, book: AccountBo
                 "start_s": u.start_s,
                 "end_s": u.end_s,
                 "text": u.text,
+                "language": identify(u.text),
             }
             for i, u in enumerate(doc.utterances)
         ],

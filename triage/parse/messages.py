@@ -22,6 +22,7 @@ from triage.log import get_logger
 from triage.parse import store
 from triage.parse.accounts import AccountBook, domain_of
 from triage.parse.budget import ParseLimits
+from triage.parse.language import identify, identify_stored
 from triage.parse.mime import ParsedMail, parse_mail
 from triage.parse.threads import ThreadMessage, build_threads
 from triage.progress import track
@@ -56,6 +57,7 @@ MESSAGES_SCHEMA = pa.schema(
         ("parsed_at", store.TS),
         ("parser_version", pa.string()),
         ("machine_sent", pa.string()),
+        ("language", pa.string()),
     ]
 )
 _UPDATES = pa.schema(
@@ -159,6 +161,7 @@ def _row(r: store.RawRow, p: ParsedMail, book: AccountBook, now: datetime) -> di
         "parsed_at": now,
         "parser_version": PARSER_VERSION,
         "machine_sent": p.machine_sent,
+        "language": identify(p.new_text),
     }
 
 
@@ -193,7 +196,8 @@ def _parse_one(r: store.RawRow, limits: ParseLimits | None) -> ParsedMail | stor
 def parse_pending(
     db: Database, book: AccountBook, run_id: str, limits: ParseLimits | None = None
 ) -> ParseReport:
-    """Parse every pending raw message into ``messages`` or quarantine; then :func:`rebuild`.
+    """Parse every pending raw message into ``messages`` (with the language of its new text) or
+    quarantine; identify the language of messages stored before migration 0025; then :func:`rebuild`.
 
     ``limits`` bound the work per message (depth, parts, time; default :class:`ParseLimits`).
     """
@@ -221,6 +225,7 @@ def parse_pending(
             report.parsed += len(rows)
             report.quarantined += len(bad)
             progress.advance(len(keys))
+    identify_stored(db, "messages")
     summary = rebuild(db, book)
     report.threads = summary["threads"]
     report.unknown_senders = summary["unknown_senders"]

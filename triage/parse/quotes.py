@@ -26,7 +26,7 @@ from collections.abc import Callable
 from triage.parse.replyheaders import library_cut
 from triage.parse.text import normalise_text
 
-__all__ = ["new_text"]
+__all__ = ["before_sign_off", "new_text"]
 
 _BOUNDARY = re.compile(
     r"^\s*(?:-{2,}\s*(?:original message|forwarded message|forwarded by\b|message transf[ée]r[ée]|"
@@ -356,3 +356,38 @@ def new_text(text: str, *, use_library: bool = True, check: Callable[[], None] =
     out = "\n".join(_unwrap(kept))
     out = re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", out)
     return out.strip()
+
+
+#: a line that is only a sign-off, in any language identified (triage.parse.language), maybe with a name
+_SIGN_OFF = re.compile(
+    r"^\s*(?:mit freundlichen grü(?:ß|ss)en|mit freundlichem gru(?:ß|ss)|(?:freundliche|viele|beste|liebe|herzliche|"
+    r"schöne) grü(?:ß|ss)e|(?:danke und )?gru(?:ß|ss)|grü(?:ß|ss)e|mfg|lg|vg|(?:bien )?cordialement|bien à vous|"
+    r"(?:meilleures |sincères )?salutations|(?:un )?(?:cordial )?saludos?(?: cordiales)?|atentamente|"
+    r"(?:cordiali|distinti) saluti|saluti|un saluto|(?:met )?vriendelijke groet(?:en)?|groet(?:en)?|mvg|"
+    r"atenciosamente|cumprimentos|abraços?|pozdrawiam|z poważaniem|pozdrowienia|"
+    r"(?:best|kind|warm|warmest) regards|regards|best wishes|best|cheers|thanks|thank you|many thanks|sincerely)"
+    r"\b[\s,.!]*(?:[^\W\d_][\w.\-]*\s*){0,3}$",
+    re.I,
+)
+#: a line that opens a confidentiality notice ("Diese E-Mail enthält vertrauliche ...", "Ce message ... confidentiel")
+_NOTICE = re.compile(
+    r"^\W*(?:diese|this|ce|cet|este|esta|questo|questa|dit|deze|ta|niniejsza)\s+(?:e-?mail|nachricht|message|"
+    r"courriel|mensaje|correo|messaggio|bericht|wiadomość|mail)\b.{0,200}?(?:vertraulich|confidential|confidentiel|"
+    r"confidencial|riservat|vertrouwelijk|poufn|privileged)",
+    re.I,
+)
+
+
+def before_sign_off(text: str) -> str:
+    """``text`` before its first sign-off line (``Mit freundlichen Grüßen``, ``Cordialement``, ``Best regards``
+    ...) or confidentiality notice, from the second line on; all of it when there is none.
+
+    What the language of a message is decided on (:mod:`triage.parse.language`): :func:`new_text` keeps
+    a long signature block or a notice in another language under a short English reply, which must not
+    decide its language. It does not change what the detectors read.
+    """
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if i and (_SIGN_OFF.match(line) or _NOTICE.match(line)):
+            return "\n".join(lines[:i]).strip()
+    return text

@@ -28,7 +28,9 @@ __all__ = [
     "read_book",
     "read_raw",
     "replace_accounts",
+    "unidentified",
     "upsert_quarantine",
+    "write_languages",
 ]
 
 TS = pa.timestamp("us", tz="UTC")
@@ -273,3 +275,37 @@ def read_raw(db: Database, keys: Sequence[str]) -> list[RawRow]:
         )
         for r in rows
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# languages of rows stored before they were identified (migration 0025)
+
+_UNIDENTIFIED = {
+    "messages": "SELECT message_key, 0, new_text FROM messages WHERE language IS NULL ORDER BY message_key LIMIT ?",
+    "utterances": "SELECT transcript_key, seq, text FROM utterances WHERE language IS NULL "
+                  "ORDER BY transcript_key, seq LIMIT ?",
+}
+
+
+def unidentified(db: Database, table: str, limit: int) -> list[tuple[str, int, str | None]]:
+    """Up to ``limit`` (key, seq, text) of ``messages`` or ``utterances`` rows whose language is NULL."""
+    with db.read() as con:
+        return [(r[0], int(r[1]), r[2]) for r in con.execute(_UNIDENTIFIED[table], [limit]).fetchall()]
+
+
+def write_languages(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[tuple[str, int, str]]) -> None:
+    """Set ``language`` of ``messages`` / ``utterances`` rows given as (key, seq, language)."""
+    if not rows:
+        return
+    data = pa.table({"key": [r[0] for r in rows], "seq": [r[1] for r in rows], "language": [r[2] for r in rows]},
+                    schema=pa.schema([("key", pa.string()), ("seq", pa.int32()), ("language", pa.string())]))
+    con.register("_arrow_languages", data)
+    try:
+        if table == "messages":
+            con.execute("UPDATE messages SET language = l.language FROM _arrow_languages l "
+                        "WHERE messages.message_key = l.key")
+        else:
+            con.execute("UPDATE utterances SET language = l.language FROM _arrow_languages l "
+                        "WHERE utterances.transcript_key = l.key AND utterances.seq = l.seq")
+    finally:
+        con.unregister("_arrow_languages")
