@@ -1,8 +1,9 @@
 """Detect owns the runtime detectors: units in, signals out (frustration, complaints, buying, asks, promises).
 
-* :func:`pending_batches` reads (one read phase) the text the current pipeline version has not scored.
+* :func:`pending_batches` reads (one read phase) the text the current pipeline version has not scored;
+  units in a language not in ``[nlp] languages`` come marked ``unread``.
 * :func:`detect_units` is pure (no database): it runs the spaCy pipeline (rules + MiniLM heads) over
-  the units and returns one :class:`Signal` per sentence and detector above the threshold.
+  the units it reads and returns one :class:`Signal` per sentence and detector above the threshold.
 * :func:`store_signals` writes them and marks every source of the batch as scored (one transaction).
 
 The pipeline is built once per process (:mod:`triage.nlp.runtime`), so Prefect threads and Dask
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -59,11 +60,16 @@ def pending_batches(settings: Settings, db: Database) -> list[list[TextUnit]]:
 
     spec = spec_from_settings(settings)
     version = pipeline_version(spec)
-    units = read_pending_units(db, version)
+    units = read_pending_units(db, version, spec.languages)
     batches = batch_units(units, settings.flow.nlp_batch_sentences)
-    cached = load_cache(db, model_name(spec)) if units and settings.nlp.cache_max_entries else 0
+    read = [u for u in units if not u.unread]
+    cached = load_cache(db, model_name(spec)) if read and settings.nlp.cache_max_entries else 0
     log.info("%d text units pending for pipeline %s in %d batch(es); %d cached scores", len(units), version,
              len(batches), cached)
+    if len(read) < len(units):
+        langs = Counter(u.language for u in units if u.unread)
+        log.info("%d of them not read: their language is not in [nlp] languages (%s)", len(units) - len(read),
+                 ", ".join(f"{lang} {n}" for lang, n in langs.most_common()))
     return batches
 
 
@@ -86,9 +92,14 @@ def detect_batch(settings: Settings, units: list[TextUnit]) -> Detected:
 
 
 def detect_units(settings: Settings, units: list[TextUnit]) -> list[Signal]:
-    """Pure: run the detectors over ``units`` (no database access; runs on Dask workers)."""
+    """Pure: run the detectors over ``units`` (no database access; runs on Dask workers). Units marked
+    ``unread`` (a language the detectors do not read) give no signals and never load the models."""
     from triage.nlp.runtime import get_runtime, make_docs, spec_from_settings
 
+    for u in units:
+        if u.unread:
+            _remember(u, 0)
+    units = [u for u in units if not u.unread]
     if not units:
         return []
     runtime = get_runtime(spec_from_settings(settings))
@@ -125,7 +136,7 @@ def _sentence_counts(units: list[TextUnit]) -> dict[tuple[str, str], int]:
     missing: list[TextUnit] = []
     with _counts_lock:
         for u in units:
-            n = _counts.get(_unit_key(u))
+            n = 0 if u.unread else _counts.get(_unit_key(u))
             if n is None:
                 missing.append(u)
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 
@@ -147,7 +147,9 @@ def _cached_runtime(spec: PipelineSpec, version: str) -> Runtime:
 
 
 def get_runtime(spec: PipelineSpec) -> Runtime:
-    """The pipeline for ``spec``, built once per process (and rebuilt when the heads change)."""
+    """The pipeline for ``spec``, built once per process (and rebuilt when the heads change); the same one
+    whatever languages are read."""
+    spec = replace(spec, languages=("en",))
     version = pipeline_version(spec)
     with _build_lock:
         return _cached_runtime(spec, version)

@@ -51,6 +51,9 @@ class PipelineSpec:
     cache_dir: str | None = None
     batch_size: int = 64
     threads: int = 0
+    #: the languages read ([nlp] languages, sorted): they decide which units reach the runtime (and so the
+    #: output), not the runtime itself
+    languages: tuple[str, ...] = ("en",)
 
     def threshold_override(self, kind: str) -> float | None:
         return dict(self.thresholds).get(kind)
@@ -76,6 +79,7 @@ def spec_from_settings(settings: Settings) -> PipelineSpec:
         cache_dir=str(cache_dir) if cache_dir else None,
         batch_size=n.batch_size,
         threads=n.threads,
+        languages=tuple(sorted(n.languages)),
     )
 
 
@@ -113,7 +117,9 @@ def model_name(spec: PipelineSpec) -> str:
 
 
 def pipeline_version(spec: PipelineSpec) -> str:
-    """A short hash of component versions, rule tables, evidence filter, heads, thresholds and backend."""
+    """A short hash of component versions, rule tables, evidence filter, heads, thresholds, backend and the
+    languages read (a changed ``[nlp] languages`` scores everything again: units of a language added are
+    read, those of one removed lose their signals)."""
     blob = {
         "code": CODE_VERSION,
         "components": COMPONENTS,
@@ -124,5 +130,6 @@ def pipeline_version(spec: PipelineSpec) -> str:
         "heads": head_file_hash(Path(spec.models_dir)),
         "thresholds": effective_thresholds(spec),
         "floors": {k: [asdict(f) for f in v] for k, v in FLOORS.items()},
+        "languages": list(spec.languages),
     }
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode("utf-8")).hexdigest()[:16]

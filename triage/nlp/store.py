@@ -2,7 +2,9 @@
 
 * :func:`read_pending_units` (one read phase): message new texts and meeting utterances with no
   ``detections`` row for the current pipeline version (and, for e-mail, for the current text); mail a
-  machine sent (``messages.machine_sent``: lists, bulk mail, auto-replies) is never evidence.
+  machine sent (``messages.machine_sent``: lists, bulk mail, auto-replies) is never evidence. Units in a
+  language the detectors do not read (``[nlp] languages``) come marked ``unread``: no signals, but their
+  source gets its ``detections`` row (``unread_units``) like any other, so no run reads them again.
 * :func:`batch_units`: batches of about N sentences that never split a source.
 * :func:`write_signals` (one write transaction): insert signals (ON CONFLICT DO NOTHING), delete the
   signals of the same sources that this result does not contain (older detector versions), replace
@@ -22,7 +24,7 @@ import pyarrow as pa
 from triage.db import Database
 from triage.errors import DetectorError
 from triage.nlp.cache import get_cache, rows_table
-from triage.types import DetectReport, Party, Signal, TextUnit
+from triage.types import DetectReport, Party, Signal, TextUnit, is_read
 
 if TYPE_CHECKING:
     from triage.nlp.cache import CacheRow
@@ -51,13 +53,14 @@ def _meeting_link(link: str | None, start_s: float | None) -> str | None:
     return f"{link.split('#', 1)[0]}#t={start_s:g}"
 
 
-def read_pending_units(db: Database, version: str) -> list[TextUnit]:
-    """Units the pipeline ``version`` has not scored, ordered by source (one read phase)."""
+def read_pending_units(db: Database, version: str, languages: Iterable[str] = ("en",)) -> list[TextUnit]:
+    """Units the pipeline ``version`` has not scored, ordered by source (one read phase); those whose
+    language is not in ``languages`` are marked ``unread`` (recorded as handled, never scored)."""
     with db.read() as con:
         mails = con.execute(
             """
             SELECT m.message_key, m.new_text, m.direction, m.account_id, m.thread_id, m.from_addr,
-                   m.sent_at, m.link
+                   m.sent_at, m.link, m.language
             FROM messages m
             WHERE m.new_text IS NOT NULL AND length(trim(m.new_text)) > 0 AND m.machine_sent IS NULL
               AND NOT EXISTS (
@@ -71,7 +74,7 @@ def read_pending_units(db: Database, version: str) -> list[TextUnit]:
         turns = con.execute(
             """
             SELECT t.transcript_key, t.account_id, t.meeting_at, t.link,
-                   u.seq, u.speaker, u.role, u.start_s, u.text
+                   u.seq, u.speaker, u.role, u.start_s, u.text, u.language
             FROM utterances u JOIN transcripts t USING (transcript_key)
             WHERE length(trim(u.text)) > 0
               AND NOT EXISTS (
@@ -82,20 +85,22 @@ def read_pending_units(db: Database, version: str) -> list[TextUnit]:
             """,
             [version],
         ).fetchall()
+    read = set(languages)
     units: list[TextUnit] = []
-    for key, text, direction, account, thread, sender, sent_at, link in mails:
+    for key, text, direction, account, thread, sender, sent_at, link, lang in mails:
         units.append(TextUnit(
             source_type="email", source_key=key, seq=0, text=text,
             party=_DIRECTION_PARTY.get(str(direction), "unknown"), account_id=account, thread_id=thread,
             speaker=sender, occurred_at=sent_at, link=link, pipeline_version=version,
+            language=lang, unread=not is_read(lang, read),
         ))
-    for key, account, meeting_at, link, seq, speaker, role, start_s, text in turns:
+    for key, account, meeting_at, link, seq, speaker, role, start_s, text, lang in turns:
         at = meeting_at + timedelta(seconds=start_s) if meeting_at is not None and start_s is not None else meeting_at
         units.append(TextUnit(
             source_type="meeting", source_key=key, seq=int(seq), text=text,
             party=_ROLE_PARTY.get(str(role), "unknown"), account_id=account, thread_id=None,
             speaker=speaker, occurred_at=at, start_s=start_s, link=_meeting_link(link, start_s),
-            pipeline_version=version,
+            pipeline_version=version, language=lang, unread=not is_read(lang, read),
         ))
     return units
 
@@ -112,7 +117,7 @@ def batch_units(units: Sequence[TextUnit], sentences_per_batch: int) -> list[lis
         while j < len(units) and (units[j].source_type, units[j].source_key) == source:
             j += 1
         group = units[i:j]
-        n = sum(estimate_sentences(u.text) for u in group)
+        n = sum(estimate_sentences(u.text) for u in group if not u.unread)
         if current and count + n > sentences_per_batch:
             batches.append(current)
             current, count = [], 0
@@ -203,6 +208,10 @@ def write_signals(
     unknown = {(s.source_type, s.source_key) for s in signals} - set(sources)
     if unknown:
         raise DetectorError(f"signals for sources not in this batch: {sorted(unknown)[:3]}")
+    unread: dict[tuple[str, str], int] = {}
+    for u in units:
+        if u.unread:
+            unread[(u.source_type, u.source_key)] = unread.get((u.source_type, u.source_key), 0) + 1
     now = datetime.now(UTC)
     table = _signals_table(signals, now, run_id)
     keep = pa.table({"source_type": [s.source_type for s in signals], "source_key": [s.source_key for s in signals],
@@ -214,9 +223,10 @@ def write_signals(
         "pipeline_version": [u.pipeline_version for u in sources.values()],
         "content_sha256": [content_sha256(u) for u in sources.values()],
         "sentences": [sentences.get(k, 0) for k in sources],
+        "unread_units": [unread.get(k, 0) for k in sources],
     }, schema=pa.schema([("source_type", pa.string()), ("source_key", pa.string()),
                          ("pipeline_version", pa.string()), ("content_sha256", pa.string()),
-                         ("sentences", pa.int32())]))
+                         ("sentences", pa.int32()), ("unread_units", pa.int32())]))
     with db.write() as con:
         con.register("new_signals", table)
         con.register("keep_signals", keep)
@@ -241,8 +251,8 @@ def write_signals(
         )
         con.execute(
             "INSERT INTO detections (source_type, source_key, pipeline_version, sentences, detected_at, run_id,"
-            " content_sha256) SELECT source_type, source_key, pipeline_version, sentences, ?, ?, content_sha256"
-            " FROM scored_sources",
+            " content_sha256, unread_units) SELECT source_type, source_key, pipeline_version, sentences, ?, ?,"
+            " content_sha256, unread_units FROM scored_sources",
             [now, run_id],
         )
         for name in ("new_signals", "keep_signals", "scored_sources"):
@@ -254,4 +264,4 @@ def write_signals(
         by_kind[s.kind] = by_kind.get(s.kind, 0) + 1
     inserted = (after[0] if after else 0) - (before[0] if before else 0)
     return DetectReport(units=len(units), sentences=sum(sentences.get(k, 0) for k in sources),
-                        signals=inserted, by_kind=by_kind)
+                        signals=inserted, by_kind=by_kind, unread=sum(unread.values()))

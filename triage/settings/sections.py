@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from triage.errors import ConfigError
 from triage.settings.base import Section, default_models_dir, read_encryption_key, read_secret
+from triage.types import LANGUAGE_NAMES
 
 __all__ = [
     "AlertSettings",
@@ -162,6 +163,21 @@ class NlpSettings(Section):
     #: entries kept in the persistent score cache (DuckDB table sentence_cache; ~100 bytes each in
     #: memory while a run detects); 0 = no persistent cache (each process still never scores a text twice)
     cache_max_entries: int = Field(500_000, ge=0)
+    #: languages the detectors read (ISO 639-1); a message or meeting turn in another language is not scored
+    #: (no frustration, complaint, buying or ask signal from it) and the call list says it was not analysed.
+    #: The detectors are English: adding a language scores its units with the English models as they are.
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, v: list[str]) -> list[str]:
+        codes = [c.strip().lower() for c in v]
+        bad = sorted({c for c in codes if c not in LANGUAGE_NAMES})
+        if bad:
+            raise ValueError(f"unknown language(s) {', '.join(bad)} (valid: {', '.join(LANGUAGE_NAMES)})")
+        if "en" not in codes:
+            raise ValueError('the detectors are English: languages must include "en"')
+        return sorted(set(codes), key=codes.index)
 
     @field_validator("thresholds")
     @classmethod
