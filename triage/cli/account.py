@@ -21,6 +21,7 @@ _STYLE = {
     "ask": "yellow",
     "commitment": "yellow",
     "meeting": "cyan",
+    "unread": "bold cyan",
     "done": "green",
     "dismiss": "magenta",
 }
@@ -52,6 +53,8 @@ def _header(tl: AccountTimeline) -> list[str]:
             parts.append("[bold red]" + ", ".join(flags) + "[/]")
         if parts:
             lines.append("Engagement: " + "; ".join(parts))
+    if tl.unread:
+        lines.append(f"[bold cyan]{escape(tl.unread)}[/] " + escape("(not in [nlp] languages: read them yourself)"))
     return lines
 
 
@@ -76,7 +79,8 @@ def account_cmd(ctx: Context, account_id: str, as_json: bool, since: datetime | 
     fails with the closest known ones.
     """
     db = open_db(ctx.settings, migrate=False)
-    tl = load_timeline(db, account_id, since=since.date() if since else None, limit=limit)
+    tl = load_timeline(db, account_id, since=since.date() if since else None, limit=limit,
+                       languages=ctx.settings.nlp.languages)
     if as_json:
         click.echo(json.dumps(tl.as_dict(), indent=2))
         return

@@ -6,13 +6,16 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["CallListEntry", "OpenAskView", "ReasonView", "RunInfo", "UnknownSender", "to_jsonable"]
+__all__ = ["ALWAYS_SHOWN", "CallListEntry", "OpenAskView", "ReasonView", "RunInfo", "UnknownSender", "to_jsonable"]
+
+#: reasons shown in the terminal and the digest even beyond ``output.top_reasons``
+ALWAYS_SHOWN = frozenset({"unread_language"})
 
 
 @dataclass(frozen=True)
 class ReasonView:
-    kind: str  # frustration | frustration_trend | frustration_repetition | complaint | overdue_asks
-    text: str  # | open_asks | buying_signal | recency | value
+    kind: str  # frustration | frustration_trend | frustration_repetition | complaint | overdue_asks | open_asks
+    text: str  # | buying_signal | engagement_drop | slow_response | unread_language | recency | value
     weight: float  # points of the score (the weights of an entry add up to its score)
     evidence: str | None = None  # the quote
     link: str | None = None  # message or transcript moment
@@ -63,9 +66,11 @@ class CallListEntry:
         return sum(1 for a in self.open_asks if a.overdue)
 
     def top_reasons(self, n: int = 3) -> list[ReasonView]:
-        """The ``n`` strongest evidence reasons (the tier/value reason only when there is nothing else)."""
+        """The ``n`` strongest evidence reasons (the tier/value reason only when there is nothing else),
+        and mail not analysed (``unread_language``) whatever its weight: the AM must know it was not read."""
         evidence = [r for r in self.reasons if r.kind != "value"]
-        return (evidence or list(self.reasons))[:n]
+        top = (evidence or list(self.reasons))[:n]
+        return top + [r for r in evidence[n:] if r.kind in ALWAYS_SHOWN]
 
     def brief_lines(self) -> list[str]:
         return [line for line in self.brief.splitlines() if line.strip()]

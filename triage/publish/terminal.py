@@ -19,6 +19,7 @@ _KIND_STYLE = {
     "overdue_asks": "yellow",
     "open_asks": "yellow",
     "buying_signal": "green",
+    "unread_language": "cyan",
     "recency": "dim",
     "value": "dim",
 }

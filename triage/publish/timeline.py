@@ -8,6 +8,7 @@ account stands on the latest list and what its engagement looks like (``v_accoun
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,6 +17,9 @@ import duckdb
 
 from triage.db import Database
 from triage.score.feedback import REASON_CODES, unknown_account
+from triage.score.inputs import load_unread
+from triage.score.reasons import unread_text
+from triage.types import language_name
 
 __all__ = ["AccountTimeline", "TimelineEvent", "load_timeline"]
 
@@ -23,13 +27,13 @@ __all__ = ["AccountTimeline", "TimelineEvent", "load_timeline"]
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime  # aware UTC
-    kind: str  # signal | ask | commitment | meeting | done | dismiss | confirm | answered | snooze | undo
+    kind: str  # signal | ask | commitment | meeting | unread | done | dismiss | confirm | answered | snooze | undo
     title: str  # e.g. "frustration (churn threat) 0.95", "client ask: open, overdue", "meeting"
     text: str  # the sentence, the meeting title, the note
     who: str | None = None
     link: str | None = None
     id: str | None = None  # signal id, ask id, transcript key, feedback id
-    status: str | None = None  # asks: open | resolved | dismissed; signals: counts | dismissed
+    status: str | None = None  # asks: open | resolved | dismissed; signals: counts | dismissed; unread
 
 
 @dataclass
@@ -45,6 +49,9 @@ class AccountTimeline:
     score: float | None = None
     skipped_reason: str | None = None
     engagement: dict[str, Any] | None = None
+    #: client mail and meetings in a language the detectors do not read, e.g. "3 messages in German not
+    #: analysed since Thu 12 Nov" (None: none)
+    unread: str | None = None
     events: list[TimelineEvent] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,9 +78,11 @@ def _label(kind: str, subtype: str | None) -> str:
 
 
 def load_timeline(
-    db: Database, account_id: str, *, since: date | None = None, limit: int | None = None
+    db: Database, account_id: str, *, since: date | None = None, limit: int | None = None,
+    languages: Iterable[str] = ("en",),
 ) -> AccountTimeline:
-    """The account's timeline, newest first (``since``: only from that day; ``limit``: the newest n).
+    """The account's timeline, newest first (``since``: only from that day; ``limit``: the newest n);
+    ``languages``: those the detectors read (``[nlp] languages``): client mail in others is shown as unread.
 
     Raises UnknownAccountError (suggesting similar ids) for an account that is not loaded.
     """
@@ -85,7 +94,7 @@ def load_timeline(
         acc = tl.account_id
         asked: set[str] = set()
         events = [*_ask_events(con, acc, asked), *_signal_events(con, acc, asked), *_meeting_events(con, acc),
-                  *_feedback_events(con, acc)]
+                  *_feedback_events(con, acc), *_unread_events(con, tl, languages)]
     if since is not None:
         events = [e for e in events if e.at.date() >= since]
     events.sort(key=lambda e: (e.at, e.kind, e.id or ""), reverse=True)
@@ -210,6 +219,23 @@ def _meeting_events(con: duckdb.DuckDBPyConnection, acc: str) -> list[TimelineEv
                           r[3], r[0])
         )
     return events
+
+
+_EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+
+
+def _unread_events(con: duckdb.DuckDBPyConnection, tl: AccountTimeline, languages: Iterable[str]
+                   ) -> list[TimelineEvent]:
+    """Client mail and meetings not analysed for their language (and the summary in ``tl.unread``)."""
+    items = [u for u in load_unread(con, *_EVER, languages) if u.account_id == tl.account_id]
+    if items:
+        tl.unread = unread_text(items)[0]
+    return [
+        TimelineEvent(u.occurred_at, "unread", f"{'meeting' if u.source_type == 'meeting' else 'message'} in "
+                      f"{language_name(u.language)}: not analysed", u.subject or "(no subject)", u.speaker, u.link,
+                      u.source_key, "unread")
+        for u in items
+    ]
 
 
 _ACTION_TITLES = {

@@ -29,7 +29,7 @@ from triage.score.engagement import (
 from triage.score.engagement_store import write_engagement
 from triage.score.feedback import SNOOZE_BREAKERS
 from triage.score.inputs import ScoreInputs, load_inputs
-from triage.score.model import AccountScore, Evidence
+from triage.score.model import AccountScore, Evidence, Unread
 from triage.score.priority import is_new_evidence, score_account
 from triage.score.store import ListedAccount, write_partial, write_results
 from triage.settings import ScoringSettings, Settings
@@ -129,6 +129,9 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
     for e in inputs.evidence:
         if e.account_id in inputs.accounts:
             ev_by_account[e.account_id].append(e)
+    unread: dict[str, list[Unread]] = defaultdict(list)
+    for u in inputs.unread:
+        unread[u.account_id].append(u)
     cutoff = day_end(as_of)
     engagement = measure_all(inputs, as_of, cfg)
     candidates = sorted(
@@ -139,6 +142,7 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
             if any(a.is_open and a.opened_at < cutoff for a in items)
         }
         | {acc for acc, e in engagement.items() if e.drop_points > 0 or e.slow_points > 0}
+        | {acc for acc, items in unread.items() if items and acc in inputs.accounts}
     )
     scores: list[AccountScore] = []
     with track("Scoring accounts", len(candidates)) as t:
@@ -153,6 +157,7 @@ def compute(inputs: ScoreInputs, as_of: date, cfg: ScoringSettings) -> ScoreResu
                     done_at=inputs.done.get(acc),
                     source_first_seen=inputs.first_seen.get,
                     engagement=engagement.get(acc),
+                    unread=unread.get(acc, []),
                 )
             )
             t.advance()
@@ -185,7 +190,7 @@ def build_call_list(settings: Settings, db: Database, as_of: date, run_id: str |
     """Resolve asks, score accounts and replace the call list of ``as_of``."""
     cfg = settings.scoring
     with db.read() as con:
-        inputs = load_inputs(con, as_of, cfg)
+        inputs = load_inputs(con, as_of, cfg, languages=settings.nlp.languages)
     result = compute(inputs, as_of, cfg)
     with db.write() as con:
         write_results(con, as_of, run_id, result.asks, result.scores, result.listed)
@@ -213,7 +218,7 @@ def rebuild_accounts(settings: Settings, db: Database, accounts: set[str]) -> da
         if row is None or row[0] is None:
             return None
         as_of, run_id = row[0], row[1]
-        inputs = load_inputs(con, as_of, cfg, only=accounts)
+        inputs = load_inputs(con, as_of, cfg, only=accounts, languages=settings.nlp.languages)
         others = [(str(a), float(sc), sk) for a, sc, sk in con.execute(
             "SELECT account_id, score, skipped_reason FROM account_scores WHERE as_of = ? AND account_id NOT IN "
             "(SELECT unnest(?::VARCHAR[]))", [as_of, sorted(accounts)]).fetchall()]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from triage.score.asks import Ask
 from triage.score.model import AccountScore, Evidence
+from triage.types import language_name
 
 __all__ = ["build_brief", "short_quote"]
 
@@ -36,6 +37,11 @@ def short_quote(text: str | None, limit: int = 90) -> str:
 def _who(e: Evidence | None, name_of: Callable[[str | None], str | None]) -> str:
     name = name_of(e.speaker) if e is not None else None
     return name or "the client"
+
+
+def _languages(s: AccountScore) -> str:
+    names = [language_name(code) for code in s.unread_languages]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _ask_line(a: Ask) -> str:
@@ -97,6 +103,8 @@ def _acknowledge(s: AccountScore, kinds: set[str], name_of: Callable[[str | None
         )
     if "engagement_drop" in kinds and s.engagement is not None:
         return "Acknowledge: we have not heard from them in a while: check in on how things are going"
+    if "unread_language" in kinds and s.unread_languages:
+        return f"Acknowledge: answer what they wrote in {_languages(s)}; triage could not read it"
     if s.open_asks:
         return (
             f"Acknowledge: {len(s.open_asks)} request{'s are' if len(s.open_asks) != 1 else ' is'} "
@@ -129,6 +137,9 @@ def _explain(s: AccountScore, kinds: set[str], overdue: list[Ask]) -> list[str]:
         explain.append("why our answers took longer than usual, and who answers them now")
     if "engagement_drop" in kinds:
         explain.append("ask what changed on their side (new people, other priorities, another tool)")
+    if "unread_language" in kinds and s.unread_languages:
+        explain.append(f"read their mail in {_languages(s)} first: it was not analysed (frustration, problems "
+                       "or asks in it count nowhere)")
     if not explain and "frustration" in kinds:
         explain.append("what caused the problem and what is being done")
     return explain

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,10 +14,10 @@ from triage.score.asks import AskSignal, Meeting, Reply
 from triage.score.calendar import day_end, to_utc
 from triage.score.engagement import Inbound, MeetingContact
 from triage.score.engagement_store import load_activity
-from triage.score.model import AccountInfo, Evidence
+from triage.score.model import AccountInfo, Evidence, Unread
 from triage.settings import ScoringSettings
 
-__all__ = ["ScoreInputs", "load_inputs"]
+__all__ = ["ScoreInputs", "load_inputs", "load_unread"]
 
 # signals with a usable time and a link: the signal's own, else the message / transcript moment. The joins
 # are on the key alone (a join condition that also tests source_type makes DuckDB plan a nested loop:
@@ -58,6 +59,8 @@ class ScoreInputs:
     #: client mail and meetings for engagement (going quiet, slow answers)
     inbound: list[Inbound] = field(default_factory=list)
     activity_meetings: list[MeetingContact] = field(default_factory=list)
+    #: client mail and meetings in a language the detectors do not read
+    unread: list[Unread] = field(default_factory=list)
 
 
 def _utc(v: Any) -> datetime:
@@ -76,9 +79,10 @@ def _us(v: int) -> datetime:
 
 
 def load_inputs(con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSettings,
-                only: set[str] | None = None) -> ScoreInputs:
+                only: set[str] | None = None, languages: Iterable[str] = ("en",)) -> ScoreInputs:
     """Everything scoring needs for ``as_of``, read in one go (dismissed evidence already removed); with
-    ``only``, what the accounts in it need (the web app's clicks re-score one account)."""
+    ``only``, what the accounts in it need (the web app's clicks re-score one account); ``languages``: those
+    the detectors read (``[nlp] languages``)."""
     con.execute("SET TimeZone = 'UTC'")
     cutoff = day_end(as_of)
     start = cutoff - timedelta(days=max(cfg.lookback_days, cfg.trend_days + cfg.baseline_days))
@@ -89,11 +93,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection, as_of: date, cfg: ScoringSetting
         fb = _feedback(con)
         replies, meetings = _replies_and_meetings(con, cutoff, partial=only is not None)
         inbound, activity = load_activity(con, as_of, cfg)
+        unread = load_unread(con, cutoff - timedelta(days=cfg.lookback_days), cutoff, languages)
         return ScoreInputs(
             accounts, contacts, _ask_signals(con, cutoff, partial=only is not None),
             _evidence(con, start, cutoff, fb.dismissed), replies, meetings,
             fb.dismissed, fb.done, _first_seen(con, fb.done | {a: s[1] for a, s in fb.snoozed.items()}),
             answered=fb.answered, snoozed=fb.snoozed, inbound=inbound, activity_meetings=activity,
+            unread=unread if only is None else [u for u in unread if u.account_id in only],
         )
     finally:
         con.unregister("_scored_accounts")
@@ -244,3 +250,33 @@ def _first_seen(con: duckdb.DuckDBPyConnection, done: dict[str, datetime]) -> di
         finally:
             con.unregister("done_accounts")
     return first_seen
+
+
+def load_unread(con: duckdb.DuckDBPyConnection, start: datetime, cutoff: datetime, languages: Iterable[str]
+                ) -> list[Unread]:
+    """Client mail of known accounts (people, not machines) sent in [start, cutoff) whose language is not
+    in ``languages`` (``und``: read as English), and the meetings where most of the client's turns of a
+    known language are such (their most frequent one)."""
+    langs = sorted(set(languages))
+    mails = con.execute(
+        """SELECT 'email', message_key, account_id, language, epoch_us(sent_at), link, subject, from_addr
+           FROM messages
+           WHERE direction = 'inbound' AND machine_sent IS NULL AND sent_at >= ? AND sent_at < ?
+             AND account_id IN (SELECT account_id FROM accounts)
+             AND language IS NOT NULL AND language <> 'und' AND NOT list_contains(?, language)
+           ORDER BY sent_at, message_key""",
+        [start, cutoff, langs],
+    ).fetchall()
+    meetings = con.execute(
+        """SELECT 'meeting', t.transcript_key, t.account_id,
+                  mode(u.language) FILTER (WHERE NOT list_contains(?, u.language)), epoch_us(t.meeting_at),
+                  t.link, t.title, NULL
+           FROM transcripts t JOIN utterances u USING (transcript_key)
+           WHERE t.account_id IN (SELECT account_id FROM accounts) AND t.meeting_at >= ? AND t.meeting_at < ?
+             AND u.role = 'client' AND u.language IS NOT NULL AND u.language <> 'und'
+           GROUP BY t.transcript_key, t.account_id, t.meeting_at, t.link, t.title
+           HAVING 2 * count(*) FILTER (WHERE NOT list_contains(?, u.language)) > count(*)
+           ORDER BY t.meeting_at, t.transcript_key""",
+        [langs, start, cutoff, langs],
+    ).fetchall()
+    return [Unread(r[0], r[1], r[2], r[3], _us(r[4]), r[5], r[6], r[7]) for r in [*mails, *meetings]]

@@ -12,7 +12,7 @@ from triage.score.asks import Ask
 if TYPE_CHECKING:
     from triage.score.engagement import Engagement
 
-__all__ = ["AccountInfo", "AccountScore", "Evidence", "Reason"]
+__all__ = ["AccountInfo", "AccountScore", "Evidence", "Reason", "Unread"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,21 @@ class Evidence:
         if self.kind == "frustration" and self.intensity is not None:
             return float(self.intensity)
         return float(self.score)
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A client message, or a meeting where the client mostly spoke, in a language the detectors do not
+    read (``[nlp] languages``): nothing was scored in it."""
+
+    source_type: str  # email | meeting
+    source_key: str
+    account_id: str
+    language: str  # ISO 639-1 (meetings: the client's most frequent unread language)
+    occurred_at: datetime  # aware UTC
+    link: str | None
+    subject: str | None  # the message's subject, the meeting's title
+    speaker: str | None
 
 
 @dataclass(frozen=True)
@@ -96,3 +111,5 @@ class AccountScore:
     skipped_reason: str | None = None
     #: what the account's message metadata says (going quiet, slow answers); None when not measured
     engagement: Engagement | None = None
+    #: languages of the client's mail and meetings not analysed in the window (most first)
+    unread_languages: list[str] = field(default_factory=list)

@@ -4,7 +4,8 @@ For an account, with ``cutoff`` = the end of ``as_of`` (UTC) and ``decay(d) = 0.
 for evidence ``d`` whole days old, the score is::
 
     subtotal = frustration + frustration_repetition + frustration_trend + complaints
-             + open_asks + overdue_asks + buying_signals + engagement_drop + slow_response + recency
+             + open_asks + overdue_asks + buying_signals + engagement_drop + slow_response
+             + unread_language + recency
     score    = subtotal x tier_multiplier x value_multiplier
 
 * frustration = w.frustration x sum over frustrated messages/meetings (client party, last
@@ -23,6 +24,9 @@ for evidence ``d`` whole days old, the score is::
 * buying_signals = w.buying_signal x sum over messages/meetings with a buying signal of max score x decay
 * engagement_drop / slow_response = from message metadata (see :mod:`triage.score.engagement`):
   a normally active account gone quiet; a client kept waiting, or our reply times up on its baseline
+* unread_language = w.unread_language x decay(age of the newest unread unit): client mail (last
+  ``lookback_days``) in a language the detectors do not read (``[nlp] languages``), or a meeting where
+  most of the client's turns are; nothing in them was scored, so the AM is told to look
 * recency = w.recency x decay(age of the latest counting evidence), only when there is any
 * tier_multiplier = scoring.tier_multipliers[tier] (1.0 when unknown);
   value_multiplier = 1 + w.value x ln(1 + ARR / arr_reference)
@@ -46,7 +50,7 @@ from typing import Any
 from triage.score.asks import Ask
 from triage.score.calendar import day_end
 from triage.score.engagement import Engagement
-from triage.score.model import AccountInfo, AccountScore, Evidence, Reason
+from triage.score.model import AccountInfo, AccountScore, Evidence, Reason, Unread
 from triage.score.reasons import (
     Quoted,
     ask_reasons,
@@ -59,6 +63,7 @@ from triage.score.reasons import (
     slow_reason,
     subtypes,
     trend_reason,
+    unread_reason,
     value_reason,
 )
 from triage.settings import ScoringSettings
@@ -96,10 +101,12 @@ class _Window:
     overdue: list[Ask]
     fresh: list[Ask]
     last_evidence_at: datetime | None
+    unread: list[Unread]
 
 
 def _window(evidence: Iterable[Evidence], asks: Iterable[Ask], as_of: date, cfg: ScoringSettings,
-            done_at: datetime | None, source_first_seen: Callable[[str], datetime | None]) -> _Window:
+            done_at: datetime | None, source_first_seen: Callable[[str], datetime | None],
+            unread: Iterable[Unread] = ()) -> _Window:
     cutoff = day_end(as_of)
     lookback_start = cutoff - timedelta(days=cfg.lookback_days)
 
@@ -125,6 +132,8 @@ def _window(evidence: Iterable[Evidence], asks: Iterable[Ask], as_of: date, cfg:
         overdue=[a for a in counted if a.overdue],
         fresh=[a for a in counted if not a.overdue],
         last_evidence_at=max((e.occurred_at for e in all_ev), default=None),
+        unread=[u for u in unread if lookback_start <= u.occurred_at < cutoff
+                and (done_at is None or u.occurred_at > done_at)],
     )
 
 
@@ -138,10 +147,12 @@ def score_account(
     done_at: datetime | None = None,
     source_first_seen: Callable[[str], datetime | None] = lambda _key: None,
     engagement: Engagement | None = None,
+    unread: Iterable[Unread] = (),
 ) -> AccountScore:
     """Score one account. ``evidence`` and ``asks`` are the account's, dismissed ones already removed;
-    ``engagement`` is what its message metadata says (:func:`triage.score.engagement.measure_engagement`)."""
-    win = _window(evidence, asks, as_of, cfg, done_at, source_first_seen)
+    ``engagement`` is what its message metadata says (:func:`triage.score.engagement.measure_engagement`);
+    ``unread`` its client mail and meetings in a language the detectors do not read."""
+    win = _window(evidence, asks, as_of, cfg, done_at, source_first_seen, unread)
     recent_start = day_end(as_of) - timedelta(days=cfg.trend_days)
     baseline_start = recent_start - timedelta(days=cfg.baseline_days)
     repetition_start = day_end(as_of) - timedelta(days=cfg.repetition_days)
@@ -172,6 +183,8 @@ def score_account(
     if eng is not None:
         reasons += [drop_reason(eng, cfg) if eng.drop_points > 0 else None,
                     slow_reason(eng, cfg) if eng.slow_points > 0 else None]
+    comp["unread_language"], unread_r, unread_langs = unread_reason(win.unread, as_of, cfg)
+    reasons.append(unread_r)
     comp["recency"], recency, latest_at = recency_reason(
         [*win.frus, *win.complaints, *win.buys], win.counted, as_of, cfg, quoted)
     reasons.append(recency)
@@ -186,7 +199,8 @@ def score_account(
     last_at = max((t for t in [latest_at, win.last_evidence_at] if t is not None), default=None)
     return AccountScore(account, score, components, listed, win.open_all, last_at, frus.top, buying.top,
                         subtypes(win.buys), skipped_reason="done" if done_at is not None and subtotal == 0 else None,
-                        top_complaint=complaint.top, complaint_subtypes=subtypes(win.complaints), engagement=eng)
+                        top_complaint=complaint.top, complaint_subtypes=subtypes(win.complaints), engagement=eng,
+                        unread_languages=unread_langs)
 
 
 def _inputs(win: _Window, rep: list[Evidence], trend: Any, done_at: datetime | None,
@@ -200,6 +214,7 @@ def _inputs(win: _Window, rep: list[Evidence], trend: Any, done_at: datetime | N
         "overdue_asks": len(win.overdue),
         "buying_sources": len(win.buys),
         "complaint_sources": len(win.complaints),
+        "unread_sources": len(win.unread),
         "done_at": done_at.isoformat() if done_at else None,
         "silent_days": eng.silent_days if eng else None,
         "usual_gap_days": eng.usual_gap_days if eng else None,

@@ -5,14 +5,16 @@ order and adds them up; the formulas are in its module docstring and in docs/sco
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
 from triage.score.asks import Ask
 from triage.score.engagement import Engagement
-from triage.score.model import AccountInfo, Evidence, Reason
+from triage.score.model import AccountInfo, Evidence, Reason, Unread
 from triage.settings import ScoringSettings
+from triage.types import language_name
 
 __all__ = [
     "Quoted",
@@ -30,6 +32,8 @@ __all__ = [
     "slow_reason",
     "subtypes",
     "trend_reason",
+    "unread_reason",
+    "unread_text",
     "value_reason",
 ]
 
@@ -285,3 +289,38 @@ def slow_reason(e: Engagement, cfg: ScoringSettings) -> Reason:
         f"({plural(e.replies_baseline, 'reply', 'replies')})"
     )
     return Reason("slow_response", text, e.slow_points)
+
+
+def _units_text(items: list[Unread]) -> str:
+    mails = sum(1 for u in items if u.source_type == "email")
+    meets = len(items) - mails
+    return " and ".join(p for p in (mails and plural(mails, "message"), meets and plural(meets, "meeting")) if p)
+
+
+def unread_text(items: list[Unread]) -> tuple[str, list[str]]:
+    """"3 messages in German not analysed since Thu 12 Nov" (several languages: "4 messages not analysed since
+    Thu 12 Nov: 2 in German, 1 in French, 1 in Spanish"), and the languages, most frequent first."""
+    since = min(u.occurred_at for u in items)
+    counts = Counter(u.language for u in items)
+    langs = sorted(counts, key=lambda lang: (-counts[lang], language_name(lang)))
+    if len(langs) == 1:
+        return f"{_units_text(items)} in {language_name(langs[0])} not analysed since {since:%a %d %b}", langs
+    each = ", ".join(f"{counts[lang]} in {language_name(lang)}" for lang in langs)
+    return f"{_units_text(items)} not analysed since {since:%a %d %b}: {each}", langs
+
+
+def unread_reason(items: list[Unread], as_of: date, cfg: ScoringSettings) -> tuple[float, Reason | None, list[str]]:
+    """Client mail and meetings in a language the detectors do not read: w.unread_language x decay of the
+    newest; "3 messages in German not analysed since Thu 12 Nov", linking the newest. Also returns the
+    languages, most frequent first."""
+    if not items:
+        return 0.0, None, []
+    newest = max(items, key=lambda u: (u.occurred_at, u.source_key))
+    points = cfg.weights.unread_language * decay(newest.occurred_at, as_of, cfg.half_life_days)[0]
+    text, langs = unread_text(items)
+    what = "meeting" if newest.source_type == "meeting" else "message"
+    evidence = quote(f"Newest {what} ({language_name(newest.language)}): {newest.subject or '(no subject)'}")
+    if points <= 0:
+        return points, None, langs
+    return points, Reason("unread_language", text, points, evidence, newest.link, newest.occurred_at, None,
+                          newest.source_type, newest.speaker), langs

@@ -35,6 +35,10 @@ class ScoringWeights(Section):
     #: a client kept waiting: x the waiting message's detector score x min(2, wait / slow_response_business_days);
     #: or our median reply time up on the account's own baseline: x min(2, ratio / slow_response_factor)
     slow_response: float = 2.0
+    #: client mail (or a meeting) in a language the detectors do not read ([nlp] languages): x time decay of
+    #: the newest such message; nothing in it was scored, so this small amount says "look": fresh, it lists an
+    #: otherwise quiet account for about three days (3.0 x decay >= min_score 2.5)
+    unread_language: float = 3.0
 
 
 class ScoringSettings(Section):
