@@ -201,3 +201,53 @@ def test_sample_call_list_order_is_the_explained_one(sample_run: dict[str, Any])
     quiet = "SELECT account_id, silent_days FROM v_account_engagement WHERE engagement_drop"
     eng = dict(table_keys(sample_run["db"], quiet))
     assert eng == {"harbor": 32}
+
+
+def test_mail_we_cannot_read_is_said_so(sample_run: dict[str, Any]) -> None:
+    """Issue 23: alpenrose's German, French and Spanish mail gives no English signal and is on the list as not
+    analysed; everything else is read as before (English, or too short to tell)."""
+    db = sample_run["db"]
+    langs = dict(table_keys(db, "SELECT subject || ' / ' || direction, language FROM messages "
+                                "WHERE account_id = 'alpenrose'"))
+    assert langs == {
+        "Rechnung Oktober doppelt abgebucht / inbound": "de", "AW: Rechnung Oktober doppelt abgebucht / outbound": "de",
+        "AW: Rechnung Oktober doppelt abgebucht / inbound": "de",
+        "Réservations de Genève absentes du tableau de bord / inbound": "fr",
+        "Licencias para el nuevo hotel de Málaga / inbound": "es",
+    }
+    others = table_keys(db, "SELECT DISTINCT language FROM messages WHERE coalesce(account_id, '') <> 'alpenrose' "
+                            "UNION SELECT DISTINCT language FROM utterances")
+    assert {r[0] for r in others} <= {"en", "und"}
+    assert table_keys(db, "SELECT count(*) FROM signals WHERE account_id = 'alpenrose'") == [(0,)]
+    unread = table_keys(db, "SELECT d.unread_units, d.sentences FROM detections d JOIN messages m "
+                            "ON d.source_key = m.message_key WHERE m.account_id = 'alpenrose'")
+    assert sorted(unread) == [(1, 0)] * 5
+    assert table_keys(db, "SELECT count(*) FROM v_unread") == [(5,)]
+    assert table_keys(db, "SELECT count(*) FROM detections WHERE unread_units > 0 AND source_key NOT IN "
+                          "(SELECT message_key FROM messages WHERE account_id = 'alpenrose')") == [(0,)]
+    ranked = [r[1] for r in sorted(table_keys(db, "SELECT rank, account_id FROM v_call_list_today"))]
+    assert ranked == ["acme", "blueriver", "cedar", "fjord", "harbor", "alpenrose"]
+    reasons = json.loads(dict(table_keys(db, "SELECT account_id, reasons FROM v_call_list_today"))["alpenrose"])
+    assert [r["kind"] for r in reasons] == ["unread_language", "value"]
+    unread_reason = reasons[0]
+    assert unread_reason["text"] == "4 messages not analysed since Thu 12 Nov: 2 in German, 1 in French, 1 in Spanish"
+    assert unread_reason["evidence"] == "Newest message (Spanish): Licencias para el nuevo hotel de Málaga"
+    assert unread_reason["link"].endswith("1795079118.M039P4242.mail.northwind.example")
+    assert unread_reason["speaker"] == "Javier Ortega"
+
+
+def test_reading_german_too_scores_the_german_mail(sample_run: dict[str, Any], tmp_path: Path) -> None:
+    """[nlp] languages = ["en", "de"]: the German units are scored (by the English models, as they are);
+    French and Spanish stay unread and the reason says so."""
+    import shutil
+
+    shutil.copy(sample_run["db"], tmp_path / "triage.duckdb")
+    cfg = sample_config(tmp_path, extra='[nlp]\nlanguages = ["en", "de"]\n')
+    summary = nightly_triage(config_path=str(cfg), as_of=AS_OF)
+    assert summary["status"] == "completed" and summary["sentences"] > 0  # a new pipeline version: read again
+    db = tmp_path / "triage.duckdb"
+    rows = table_keys(db, "SELECT m.language, d.unread_units, d.sentences > 0 FROM detections d JOIN messages m "
+                          "ON d.source_key = m.message_key WHERE m.account_id = 'alpenrose'")
+    assert sorted(rows) == [("de", 0, True)] * 3 + [("es", 1, False), ("fr", 1, False)]
+    reasons = json.loads(dict(table_keys(db, "SELECT account_id, reasons FROM v_call_list_today"))["alpenrose"])
+    assert reasons[0]["text"] == "2 messages not analysed since Tue 17 Nov: 1 in French, 1 in Spanish"

@@ -50,7 +50,7 @@ def test_maildir_layout_and_bad_items() -> None:
 
 def test_every_mail_is_well_formed_and_threads_resolve() -> None:
     mails = _mails()
-    assert len(mails) == 34
+    assert len(mails) == 39
     ids = [str(m["Message-ID"]) for m in mails.values()]
     assert len(ids) == len(set(ids))
     domains = {d for a in _accounts() for d in a["domains"]}  # type: ignore[attr-defined]
@@ -92,6 +92,18 @@ def test_the_special_mails_are_there() -> None:
     assert len(signed) >= 15 and len(quoted) >= 8
 
 
+def test_client_mail_in_german_french_and_spanish() -> None:
+    """Issue 23: alpenrose writes in three languages (a German thread with our German reply, a French and a
+    Spanish mail); EXPECTED.md says the list shows them as not analysed."""
+    alpenrose = [m for m in _mails().values() if "alpenrose-hotels.example" in str(m["From"]) + str(m["To"])]
+    subjects = {str(m["Subject"]) for m in alpenrose}
+    assert subjects == {"Rechnung Oktober doppelt abgebucht", "AW: Rechnung Oktober doppelt abgebucht",
+                        "Réservations de Genève absentes du tableau de bord", "Licencias para el nuevo hotel de Málaga"}
+    assert len(alpenrose) == 5
+    text = (SAMPLE / "EXPECTED.md").read_text(encoding="utf-8")
+    assert "4 messages not analysed since Thu 12 Nov: 2 in German, 1 in French, 1 in Spanish" in text
+
+
 def test_transcripts_cover_every_format_and_resolve_to_accounts() -> None:
     ids = {str(a["id"]) for a in _accounts()}
     files = sorted((SAMPLE / "transcripts").rglob("*.*"))
@@ -110,7 +122,7 @@ def test_transcripts_cover_every_format_and_resolve_to_accounts() -> None:
 
 def test_accounts_and_internal_people_match_the_transcripts() -> None:
     accounts = _accounts()
-    assert len(accounts) == 8
+    assert len(accounts) == 9
     assert {a["owner_am"] for a in accounts} == {"Dana Whitfield", "Luis Romero"}
     assert all(str(a["am_email"]).endswith("@northwind.example") for a in accounts)
     settings = load_settings(None, use_env_config=False)

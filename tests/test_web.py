@@ -27,7 +27,7 @@ from triage.web.auth import Signer
 pytestmark = pytest.mark.slow
 
 AS_OF = date(2026, 11, 20)
-LUIS = ("blueriver", "fjord", "harbor")  # Luis Romero's accounts on the sample's list
+LUIS = ("blueriver", "fjord", "harbor", "alpenrose")  # Luis Romero's accounts on the sample's list
 DANA = ("acme", "cedar")
 FALSE_COMPLAINT = "The planning dashboard matched our own numbers again."
 
