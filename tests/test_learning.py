@@ -205,3 +205,17 @@ def test_a_version_made_for_other_shipped_heads_is_ignored(tmp_path: Path, caplo
     assert [r.getMessage() for r in caplog.records if "20261201-000000" in r.getMessage()] == [
         "team model 20261201-000000 was made for another shipped model; using the shipped model until the next "
         "`triage train --with-feedback`"]
+
+
+def test_the_model_card_shows_the_measured_learning_curve() -> None:
+    """models/MODEL_CARD.md carries exactly the section rendered from models/learning_curve.json (written by
+    bench/bench_learning.py): the card and the measurement never disagree."""
+    from triage.learn.card import learning_section
+
+    models = default_models_dir()
+    curve = json.loads((models / "learning_curve.json").read_text())
+    section = learning_section(models)
+    assert section in (models / "MODEL_CARD.md").read_text()
+    for direction, result in curve["directions"].items():
+        assert f"F1 **{result['shipped']['f1']:.3f}**" in section, direction
+        assert f"the shipped model flags {result['pool']} " in section

@@ -104,6 +104,7 @@ def write_model_card(models_dir: Path, report: EvalReport, heads: Heads, encoder
         _training(models_dir, meta),
         _decisions(heads, meta),
         _results(report),
+        learning_section(models_dir),
         _REPRODUCIBILITY_AND_LIMITS,
     ])
     path = models_dir / "MODEL_CARD.md"
@@ -197,6 +198,88 @@ Ask resolution on MailEx: of {res.get('asks_with_a_later_turn', 0)} asks with a 
 
 Due dates on the sanity set: {due.get('resolved_correctly', 0)} of {due.get('gold', 0)} resolved exactly.
 """
+
+
+_LEARN_START, _LEARN_END = "<!-- learning-curve -->", "<!-- /learning-curve -->"
+
+
+def _mean_sd(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    m = sum(values) / len(values)
+    sd = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{m:.3f} ± {sd:.3f}"
+
+
+def _curve_rows(result: dict[str, Any]) -> list[str]:
+    rows = []
+    for level, data in result["levels"].items():
+        runs = data["runs"]
+        n = len(runs)
+
+        def avg(key: str, field: str, runs: list[dict[str, Any]] = runs) -> float:
+            return float(sum(r[key][field] for r in runs)) / len(runs)
+
+        rows.append(
+            f"| {level} ({sum(r['confirm'] for r in runs) / n:.1f} / {sum(r['not_a_problem'] for r in runs) / n:.1f})"
+            f" | {_mean_sd([r['candidate']['f1'] for r in runs])} ({avg('candidate', 'found'):.1f} / "
+            f"{avg('candidate', 'false_alarms'):.1f}) | {avg('candidate', 'dismissed_back'):.1f} | "
+            f"{avg('candidate', 'confirmed_kept'):.1f} | {data['installed']} of {n} | "
+            f"{_mean_sd([r['same_words']['f1'] for r in runs])} | {avg('same_words', 'dismissed_back'):.1f} |")
+    return rows
+
+
+def _verdict(data: dict[str, Any]) -> str:
+    runs = [(result["shipped"]["f1"], r) for result in data.get("directions", {}).values()
+            for level in result["levels"].values() for r in level["runs"]]
+    better = sum(1 for f1, r in runs if r["candidate"]["f1"] > f1)
+    installed = sum(1 for _, r in runs if r["gate"]["installed"])
+    pools = " and ".join(str(result["pool"]) for result in data.get("directions", {}).values())
+    return (f"**What it shows**: a half of real mail gives only {pools} clicks (the shipped model flags that "
+            f"few messages), far from 50, 100 or 200. Of {len(runs)} candidates, {better} beat the shipped model "
+            f"on the other half and the gate installed {installed}: at this volume retraining does not generalise, "
+            "and the gate refuses it. What does work at once is the list's own rule: a dismissed sentence does "
+            "not count again for anyone (it cannot help the other half, which has no repeated sentences).")
+
+
+def learning_section(models_dir: Path) -> str:
+    """"Learning from feedback": the learning curve measured by ``bench/bench_learning.py``."""
+    path = models_dir / "learning_curve.json"
+    head = f"{_LEARN_START}\n## Learning from feedback (the AMs' clicks)\n\n"
+    if not path.is_file():
+        return head + "_(not measured in this checkout: run `python bench/bench_learning.py`)_\n" + _LEARN_END + "\n"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    parts = [head + f"Measured by `{data.get('command', 'bench/bench_learning.py')}` on {data.get('cpu', '?')} "
+             f"({data.get('seconds', '?')} s). {data.get('protocol', '')}\n\n{_verdict(data)}\n"]
+    for direction, result in data.get("directions", {}).items():
+        sh = result["shipped"]
+        clicked, judged = ("A", "B") if direction == "AB" else ("B", "A")
+        parts.append(
+            f"### Clicks from half {clicked}, judged on half {judged}\n\n"
+            f"Half {clicked}: {result['click_half_messages']} messages, of which the shipped model flags "
+            f"{result['pool']} ({result['pool_confirm']} negative tone: Confirm; the rest: Not a problem), so no more "
+            f"than {result['pool']} clicks exist. Half {judged}, shipped model: F1 **{sh['f1']:.3f}** "
+            f"({sh['found']} of {sh['positives']} negative-tone messages found, {sh['false_alarms']} of "
+            f"{sh['calm']} calm ones flagged).\n\n"
+            "| clicks (Confirm / Not a problem) | candidate: F1 on the other half (found / false alarms) | "
+            "dismissed back | confirmed kept | installed by the gate | list rule (same words): F1 | "
+            "dismissed back |\n|---|---|---|---|---|---|---|\n" + "\n".join(_curve_rows(result)) + "\n")
+    return "\n".join(parts) + _LEARN_END + "\n"
+
+
+def update_learning_section(models_dir: Path) -> Path:
+    """Write the learning-curve section into the existing card (the rest of the card stays as it is)."""
+    path = models_dir / "MODEL_CARD.md"
+    text = path.read_text(encoding="utf-8")
+    section = learning_section(models_dir)
+    if _LEARN_START in text and _LEARN_END in text:
+        start, end = text.index(_LEARN_START), text.index(_LEARN_END) + len(_LEARN_END) + 1
+        text = text[:start] + section + text[end:]
+    else:
+        anchor = "## Reproducibility"
+        text = text.replace(anchor, section + "\n" + anchor, 1) if anchor in text else text + "\n" + section
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 _REPRODUCIBILITY_AND_LIMITS = """## Reproducibility
