@@ -126,7 +126,7 @@ def _measure(args: argparse.Namespace, port: int, env: dict[str, str], cfg: Path
     out["list_page"] = _stats([_timed(lambda: client.get("/")) for _ in range(args.repeat)])
     out["account_page"] = _stats([_timed(lambda i=i: client.get(f"/accounts/{listed[i % len(listed)]}"))
                                   for i in range(args.repeat)])
-    clicks = []
+    clicks, after = [], []
     last = ""
     for i in range(args.repeat):
         acc = listed[(i // 2) % len(listed)]
@@ -140,9 +140,12 @@ def _measure(args: argparse.Namespace, port: int, env: dict[str, str], cfg: Path
         t = time.perf_counter()
         r = client.post("/actions", data=data, follow_redirects=False)
         last = r.headers["location"]
+        g = time.perf_counter()
         client.get(last)
         clicks.append(time.perf_counter() - t)
+        after.append(time.perf_counter() - g)
     out["click_to_reranked_page"] = _stats(clicks)
+    out["list_page_after_a_write"] = _stats(after)
     cli = [sys.executable, "-m", "triage", "--config", str(cfg)]
     alt = []
     for i in range(min(args.repeat, 5)):
@@ -158,8 +161,9 @@ def _measure(args: argparse.Namespace, port: int, env: dict[str, str], cfg: Path
 def _markdown(r: dict[str, Any]) -> str:
     p = r["params"]
     rows = [
-        ("list page (a manager's: every account)", r["list_page"]),
-        ("account page", r["account_page"]),
+        ("list page (a manager's: every account), viewed again: nothing written since", r["list_page"]),
+        ("list page, first view after a write (the GET of each click below)", r["list_page_after_a_write"]),
+        ("account page (each one's first view)", r["account_page"]),
         ("click (done or undo) to the re-ranked page", r["click_to_reranked_page"]),
         ("without the app: `triage done ACCOUNT` + `triage html`", r["alternative_cli_done_then_html"]),
     ]

@@ -300,3 +300,35 @@ def test_the_digest_carries_a_sign_in_link_that_opens_the_list(server: Server, h
     dana = out.stdout.split("=== to dana@northwind.example")[1].split("=== to ")[0]
     dana_link = re.findall(r"(http://127\.0\.0\.1:\d+/login\?\S+)", dana)[0]
     assert httpx.Client(follow_redirects=True, timeout=30).get(dana_link).text.count('data-account="acme"') == 1
+
+
+def test_the_list_shows_the_first_open_asks_and_links_to_the_account_page_for_the_rest(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long list of open asks stays on the account page: the list card shows the first ones (overdue
+    and client asks first) and says how many more there are."""
+    from markupsafe import escape
+
+    from triage.publish.html import render_page
+    from triage.settings import load_settings
+    from triage.web.auth import resolve_user
+    from triage.web.state import WebApp
+    from triage.web.views import load_list_page
+
+    monkeypatch.setenv("TRIAGE_SERVE_SECRET", "s" * 40)
+    state = WebApp(load_settings(home / "config.toml"))
+    luis = resolve_user("Luis Romero", state.directory().ams, [])
+    assert luis is not None
+    page = load_list_page(state.db, luis, 90)
+    blueriver = next(e for e in page.entries if e.account_id == "blueriver")
+    assert len(blueriver.open_asks) == 3
+    html = render_page(page.entries, as_of=AS_OF, org_name="Northwind", run=page.run, unknown=[], heading="h",
+                       trends=page.trends, env=state.env, generated_at=page.loaded_at,
+                       web=state.web_context(luis, "session:x", page.marks, [], None, asks_on_list=1))
+    card = html[html.index('id="account-blueriver"'):]
+    card = card[:card.index("</article>")]
+    assert card.count('<li class="ask') == 1
+    assert '<a href="/accounts/blueriver#asks">2 more on the account page</a>' in card
+    asks = card[card.index('<ul class="asks">'):]
+    assert str(escape(blueriver.open_asks[0].text)) in asks
+    assert all(str(escape(a.text)) not in asks for a in blueriver.open_asks[1:])

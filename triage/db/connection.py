@@ -18,7 +18,10 @@ from the ``duckdb-ext-httpfs`` wheel (:mod:`triage.db.crypto`, no network).
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +34,7 @@ from triage.db.crypto import attach_encrypted, detach, open_error
 from triage.errors import DatabaseError, DatabaseLockedError
 from triage.log import get_logger
 
-__all__ = ["Database", "file_lock"]
+__all__ = ["Database", "file_lock", "writer_elsewhere"]
 
 log = get_logger("db")
 
@@ -50,6 +53,23 @@ def file_lock(path: Path) -> threading.RLock:
         if lock is None:
             lock = _FILE_LOCKS[key] = threading.RLock()
         return lock
+
+
+def writer_elsewhere(path: Path) -> bool:
+    """Whether another process has the file open read-write (DuckDB holds a POSIX write lock on it while a
+    read-write connection is open), without opening it: ``F_GETLK`` asks, it takes nothing. Readers
+    (shared locks) and this process's own locks do not count."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        probe = struct.pack("hhqqi4x", fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)  # struct flock, whole file
+        return bool(struct.unpack("hhqqi4x", fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0] != fcntl.F_UNLCK)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _is_lock_error(err: BaseException) -> bool:

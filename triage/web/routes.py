@@ -33,6 +33,10 @@ _NOT_SIGNED_IN = ("Sign in with the link in your morning digest, or ask your adm
                   "(`triage link --am \"Your Name\"`).")
 
 
+#: open asks per account on the list page (overdue and client asks first); the account page lists them all
+ASKS_ON_LIST = 5
+
+
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
 
@@ -121,7 +125,7 @@ async def home(state: WebApp, request: Request, user: User, bound: str) -> Respo
         return _busy(state)
     ranks = {e.account_id: e.rank for e in page.entries}
     web = state.web_context(user, bound, page.marks, _stale_or_none(state, request, user, page, stale),
-                            _flash(state, request, user, page.marks, ranks))
+                            _flash(state, request, user, page.marks, ranks), asks_on_list=ASKS_ON_LIST)
     heading = "Every account to call today" if user.manager else f"Accounts to call today: {user.name}"
     html = render_page(page.entries, as_of=page.as_of or date.today(), org_name=state.settings.org.name,
                        run=page.run, unknown=page.unknown, heading=heading, show_unknown=user.manager,
