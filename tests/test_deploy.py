@@ -145,9 +145,9 @@ def _client(api_url: str) -> Iterator[SyncPrefectClient]:
         yield client
 
 
-def _deployment(client: SyncPrefectClient) -> Any:
+def _deployment(client: SyncPrefectClient, name: str = DEPLOYMENT) -> Any:
     try:
-        return client.read_deployment_by_name(DEPLOYMENT)
+        return client.read_deployment_by_name(name)
     except ObjectNotFound:
         return None
 
@@ -181,7 +181,8 @@ def test_served_deployment_is_scheduled_by_cron_and_runs_on_demand(
         ]
         assert deployment.parameters == {"config_path": str(cfg)}
         # the opt-in weekly learning run is served next to it ([learn] weekly)
-        weekly = client.read_deployment_by_name("learn_from_feedback/weekly")
+        weekly = _wait_for("deployment learn_from_feedback/weekly",
+                           lambda: _deployment(client, "learn_from_feedback/weekly"), 120, served, server)
         assert [(s.schedule.cron, s.active) for s in weekly.schedules] == [("0 3 * * 6", True)]
         assert weekly.parameters == {"config_path": str(cfg)}
 

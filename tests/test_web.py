@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,9 +15,9 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.support.flowrun import home_config, sample_night
@@ -73,11 +73,25 @@ def _cards(driver: WebDriver) -> dict[str, float]:
             for c in driver.find_elements(By.CSS_SELECTOR, "article.card")}
 
 
+def _gone(element: Any) -> Callable[[WebDriver], bool]:
+    """The page holding ``element`` was left (Chromium says so as a stale element or, mid-navigation, as
+    "Node ... does not belong to the document")."""
+
+    def left(_driver: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException is one of them
+            return True
+        return False
+
+    return left
+
+
 def _submit(driver: WebDriver, button: Any) -> None:
     """Click a form's button and wait until the next page has loaded (a POST, then its redirect)."""
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 60).until(EC.staleness_of(page))
+    WebDriverWait(driver, 60).until(_gone(page))
     WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
