@@ -3,7 +3,7 @@ install gate, the next night uses it, rollback and erasure take it back.
 
 Everything is real: a nightly flow over the sample, the clicks through the CLI, ``triage train
 --with-feedback`` and the weekly Prefect flow, ``triage model status | rollback``, ``triage forget``. The
-gate judges on a thinned copy of the shared real data (every 8th row or document: tests/support/data.py)
+gate judges on a thinned copy of the shared real data (every 16th row or document: tests/support/data.py)
 so one candidate costs about a minute, not ten; the figures of the full run are in models/MODEL_CARD.md.
 """
 
@@ -54,7 +54,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    return thin_data(shared_data, tmp_path_factory.mktemp("thin") / "data")
+    return thin_data(shared_data, tmp_path_factory.mktemp("thin") / "data", step=16)
 
 
 @pytest.fixture
