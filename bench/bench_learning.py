@@ -41,7 +41,7 @@ from triage.learn.card import cpu_name, update_learning_section
 from triage.learn.data import load_berkeley, shared_data_dir
 from triage.learn.evaluate import berkeley_units
 from triage.learn.feedback import Click
-from triage.learn.gate import Prepared, _runtime, judge, prepare
+from triage.learn.gate import Prepared, judge, prepare
 from triage.learn.metrics import prf
 from triage.nlp.cache import vector_memo
 from triage.nlp.scoring import score_texts
@@ -81,7 +81,7 @@ class Flags:
 
 
 def flags(prep: Prepared, models: Path, msgs: list[Msg]) -> Flags:
-    scored = score_texts(_runtime(prep.ctx, models), [m.text for m in msgs])
+    scored = score_texts(prep.runtime(models), [m.text for m in msgs])
     fl, ev = {}, {}
     for m, s in zip(msgs, scored, strict=True):
         fired = {k for k in KINDS if s.labels.get(k)}

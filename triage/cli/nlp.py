@@ -118,12 +118,11 @@ def eval_cmd(ctx: Context, data_dir: Path | None, as_json: bool, no_baselines: b
     from triage.learn.data import shared_data_dir
     from triage.learn.evaluate import evaluate
     from triage.nlp.spec import spec_from_settings
-    from triage.nlp.team import active_models_dir
 
-    n = ctx.settings.nlp
-    models, team = active_models_dir(ctx.settings)
-    team_cache = spec_from_settings(ctx.settings).cache_dir
-    cache = Path(team_cache) if team and team_cache else n.cache_dir
+    spec = spec_from_settings(ctx.settings)  # the model the runs use: the team's, else the shipped one
+    models = Path(spec.models_dir)
+    team = models != Path(ctx.settings.nlp.models_dir).resolve()
+    cache = Path(spec.cache_dir) if spec.cache_dir else None
     data = shared_data_dir(data_dir)
     with _progress(ctx):
         report = evaluate(data, models, cache_dir=cache, baselines=not no_baselines)

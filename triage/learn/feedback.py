@@ -105,24 +105,23 @@ def click_rows(runtime: Runtime, clicks: Sequence[Click], thresholds: dict[str, 
     rows: list[FeedbackRow] = []
     for kind in sorted({c.kind for c in clicks}):
         mine = [c for c in clicks if c.kind == kind]
-        units = decision_units(runtime, [c.text for c in mine], "commitment" if kind == "commitment" else kind,
-                               parties=[c.party for c in mine])
+        units = decision_units(runtime, [c.text for c in mine], kind, parties=[c.party for c in mine])
         for c, u in zip(mine, units, strict=True):
             chosen = u.units[:1] if c.confirm else u.at_or_above(thresholds[kind])
             if not chosen:  # the model moved since the click: the evidence sentence itself
                 chosen = [(c.sentence, 0.0)]
             rows += [FeedbackRow(kind, text, c.confirm, c.feedback_id) for text, _ in chosen if text.strip()]
-    labels: dict[tuple[str, str], set[bool]] = {}
+    # one row per text as the encoder sees it (key_of); a text clicked both ways is dropped
+    labels: dict[tuple[str, int], set[bool]] = {}
     for r in rows:
-        labels.setdefault((r.kind, " ".join(r.text.lower().split())), set()).add(r.label)
-    seen: set[tuple[str, str, bool]] = set()
+        labels.setdefault((r.kind, key_of(r.text)), set()).add(r.label)
+    seen: set[tuple[str, int]] = set()
     out = []
     for r in rows:
-        norm = " ".join(r.text.lower().split())
-        if len(labels[(r.kind, norm)]) > 1 or (r.kind, norm, r.label) in seen:
-            continue
-        seen.add((r.kind, norm, r.label))
-        out.append(r)
+        unit = (r.kind, key_of(r.text))
+        if len(labels[unit]) == 1 and unit not in seen:
+            seen.add(unit)
+            out.append(r)
     return out
 
 

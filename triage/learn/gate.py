@@ -124,11 +124,10 @@ def _runtime(ctx: _Ctx, models: Path) -> Runtime:
     return get_runtime(dataclasses.replace(ctx.spec, models_dir=str(models.resolve())))
 
 
-def _heldback(ctx: _Ctx, clicks: list[Click], rows: list[FeedbackRow], base: BaseRows, vectors: dict[str, Any],
-              stage: Path) -> tuple[list[Check], dict[str, Any]]:
+def _heldback(ctx: _Ctx, shipped_rt: Runtime, clicks: list[Click], rows: list[FeedbackRow], base: BaseRows,
+              vectors: dict[str, Any], stage: Path) -> tuple[list[Check], dict[str, Any]]:
     """The clicks in folds; each fold judged by a candidate made without it, against the shipped model."""
     learn = ctx.settings.learn
-    shipped_rt = _runtime(ctx, ctx.shipped_dir)
     before = _fired(shipped_rt, clicks)
     after = list(before)
     for f in range(learn.folds):
@@ -184,6 +183,10 @@ class Prepared:
     base: BaseRows
     before: EvalReport
 
+    def runtime(self, models: Path) -> Runtime:
+        """The pipeline with the heads in ``models`` (the shipped model's, a candidate's)."""
+        return _runtime(self.ctx, models)
+
 
 @dataclass
 class Judged:
@@ -221,7 +224,7 @@ def judge(prep: Prepared, clicks: list[Click], stage: Path) -> Judged:
     runtime = _runtime(ctx, ctx.shipped_dir)
     rows = click_rows(runtime, clicks, ctx.thresholds)
     vectors = row_vectors(runtime.encoder, rows)
-    checks, held = _heldback(ctx, clicks, rows, prep.base, vectors, stage)
+    checks, held = _heldback(ctx, runtime, clicks, rows, prep.base, vectors, stage)
     heads = candidate_heads(ctx.shipped, prep.base, rows, vectors, ctx.settings.learn.feedback_share)
     cand_dir = _write_candidate(ctx, heads, stage / "candidate")
     after = evaluate(ctx.data_dir, cand_dir, cache_dir=ctx.build, baselines=False)
