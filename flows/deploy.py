@@ -40,6 +40,14 @@ ALERTS_DEPLOYMENT_NAME = "escalations"
 LEARN_DEPLOYMENT_NAME = "weekly"
 
 
+def _deployment(flow: Any, settings: Settings, name: str, cron: str, timezone: str, tags: list[str],
+                description: str) -> Any:
+    """``flow`` served on ``cron``, with the config file as its parameter."""
+    config_path = str(settings.config_file) if settings.config_file else None
+    return flow.to_deployment(name=name, schedule=Cron(cron, timezone=timezone),
+                              parameters={"config_path": config_path}, description=description, tags=tags)
+
+
 def build_deployment(settings: Settings, *, name: str = DEPLOYMENT_NAME) -> Any:
     """The RunnerDeployment for ``settings``: cron schedule, config path as the flow parameter."""
     flow = nightly_triage
@@ -47,42 +55,26 @@ def build_deployment(settings: Settings, *, name: str = DEPLOYMENT_NAME) -> Any:
         from flows.runners import dask_task_runner
 
         flow = nightly_triage.with_options(task_runner=dask_task_runner(settings))
-    config_path = str(settings.config_file) if settings.config_file else None
-    return flow.to_deployment(
-        name=name,
-        schedule=Cron(settings.flow.cron, timezone=settings.flow.timezone),
-        parameters={"config_path": config_path},
-        description="Nightly triage: ingest mail and transcripts, detect signals, publish the call list.",
-        tags=["triage"],
-    )
+    return _deployment(flow, settings, name, settings.flow.cron, settings.flow.timezone, ["triage"],
+                       "Nightly triage: ingest mail and transcripts, detect signals, publish the call list.")
 
 
 def build_alerts_deployment(settings: Settings, *, name: str = ALERTS_DEPLOYMENT_NAME) -> Any:
     """The escalation watch (incremental flow + same-day alerts) on ``[alerts] cron`` (hourly, business hours)."""
     from flows.escalations import escalation_watch
 
-    config_path = str(settings.config_file) if settings.config_file else None
-    return escalation_watch.to_deployment(
-        name=name,
-        schedule=Cron(settings.alerts.cron, timezone=settings.alerts.timezone),
-        parameters={"config_path": config_path},
-        description="Same-day escalations: new mail and transcripts, detectors, an alert mail per new escalation.",
-        tags=["triage", "alerts"],
-    )
+    return _deployment(escalation_watch, settings, name, settings.alerts.cron, settings.alerts.timezone,
+                       ["triage", "alerts"],
+                       "Same-day escalations: new mail and transcripts, detectors, an alert mail per new escalation.")
 
 
 def build_learning_deployment(settings: Settings, *, name: str = LEARN_DEPLOYMENT_NAME) -> Any:
     """The weekly learning run (opt-in, ``[learn] weekly``): a team model from the AMs' clicks, behind the gate."""
     from flows.learning import learn_from_feedback
 
-    config_path = str(settings.config_file) if settings.config_file else None
-    return learn_from_feedback.to_deployment(
-        name=name,
-        schedule=Cron(settings.learn.weekly_cron, timezone=settings.learn.timezone),
-        parameters={"config_path": config_path},
-        description="Weekly: a team model from the AMs' clicks, installed only when the gate passes.",
-        tags=["triage", "learning"],
-    )
+    return _deployment(learn_from_feedback, settings, name, settings.learn.weekly_cron, settings.learn.timezone,
+                       ["triage", "learning"],
+                       "Weekly: a team model from the AMs' clicks, installed only when the gate passes.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.stages import apply_queued_actions, detect_all, finish_privacy_jobs, ingest_all, parse_all
 from triage.app.links import link_maker
-from triage.app.runs import clean_failure
+from triage.app.runs import run_clean
 from triage.db import Database, open_database
 from triage.log import keep_tracebacks_local
 from triage.publish.alerts import AlertResult, send_alerts
@@ -46,19 +46,16 @@ def escalation_watch(config_path: str | None = None, now: datetime | None = None
     db = open_database(settings)
     at = now or datetime.now(UTC)
     run_id = f"watch-{uuid.uuid4()}"
-    try:
+
+    def work() -> tuple[int, int, AlertResult]:
         finish_privacy_jobs(settings, db)
         apply_queued_actions(settings, db)
         fetched = ingest_all(settings, db, run_id)["fetched"]
         parse_all(settings, db, run_id)
         signals = detect_all(settings, db, run_id)["signals"]
-        sent = alert_ams(settings, db, at)
-    except BaseException as e:
-        failure: BaseException | None = clean_failure("escalation watch", e)
-    else:
-        failure = None
-    if failure is not None:  # raised outside the handler: nothing chained to it reaches Prefect
-        raise failure
+        return fetched, signals, alert_ams(settings, db, at)
+
+    fetched, signals, sent = run_clean("escalation watch", work)
     summary = {
         "run_id": run_id,
         "fetched": fetched,

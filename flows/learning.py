@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.stages import apply_queued_actions, finish_privacy_jobs
-from triage.app.runs import clean_failure
+from triage.app.runs import run_clean
 from triage.db import Database, open_database
 from triage.log import keep_tracebacks_local
 from triage.settings import Settings, load_settings
@@ -40,16 +40,13 @@ def learn_from_feedback(config_path: str | None = None, data_dir: str | None = N
     keep_tracebacks_local()
     settings = load_settings(config_path)
     db = open_database(settings)
-    try:
+
+    def work() -> dict[str, Any]:
         finish_privacy_jobs(settings, db)
         apply_queued_actions(settings, db)
-        outcome = build_and_gate(settings, db, shared_data_dir(Path(data_dir) if data_dir else None))
-    except BaseException as e:
-        failure: BaseException | None = clean_failure("learning from feedback", e)
-    else:
-        failure = None
-    if failure is not None:  # raised outside the handler: nothing chained to it reaches Prefect
-        raise failure
+        return build_and_gate(settings, db, shared_data_dir(Path(data_dir) if data_dir else None))
+
+    outcome = run_clean("learning from feedback", work)
     failed = [c["name"] for c in outcome["checks"] if not c["ok"]]
     get_run_logger().info("learning from feedback: %s", f"installed {outcome['version']}" if outcome["installed"]
                           else f"not installed ({'; '.join(failed)})")

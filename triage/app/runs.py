@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from triage.db import Database
 from triage.errors import RunFailedError, TriageError
 from triage.log import get_logger
 from triage.secrets import redact
 
-__all__ = ["RunRecorder", "RunSummary", "clean_failure"]
+__all__ = ["RunRecorder", "RunSummary", "clean_failure", "run_clean"]
 
 _log = get_logger("runs")
 
@@ -69,6 +69,19 @@ def clean_failure(stage: str, error: BaseException) -> BaseException:
         error.__suppress_context__ = True
         return error
     return RunFailedError(f"the run failed in its {stage} stage: {type(error).__name__} (`-vv` shows the traceback)")
+
+
+T = TypeVar("T")
+
+
+def run_clean(stage: str, work: Callable[[], T]) -> T:
+    """``work()``; if it fails, the failure as :func:`clean_failure` makes it, raised outside the handler
+    (for flows with nothing to record on failure; the nightly flow records it in its run row first)."""
+    try:
+        return work()
+    except BaseException as e:
+        failure = clean_failure(stage, e)
+    raise failure
 
 
 class RunRecorder:
