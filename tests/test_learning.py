@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from tests.support.data import thin_data
-from tests.support.flowrun import home_config, sample_night
+from tests.support.flowrun import home_config, night_copy, sample_night
 from tests.support.privacy import REPO, cli_env
 from triage.nlp.heads import head_file_hash
 from triage.nlp.team import LEARNING, TeamModels
@@ -59,11 +59,7 @@ def data(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
 
 @pytest.fixture
 def home(night: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "home"
-    shutil.copytree(night, target, ignore=shutil.ignore_patterns("config.toml"))
-    home_config(target)
-    (target / "prefect").mkdir(exist_ok=True)
-    return target
+    return night_copy(night, tmp_path / "home")
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.support.flowrun import home_config, sample_night
+from tests.support.flowrun import home_config, night_copy, sample_night
 from tests.support.privacy import HER_WORDS, OTHERS_WORDS, PRIYA, REPO, cli_env, leftovers, new_key
 from triage.app.runs import clean_failure
 from triage.errors import DatabaseError, RunFailedError
@@ -47,11 +47,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def home(night: Path, tmp_path: Path) -> Path:
     """This test's own copy of the night (Prefect's home of its CLI runs inside it)."""
-    target = tmp_path / "home"
-    shutil.copytree(night, target, ignore=shutil.ignore_patterns("config.toml"))
-    home_config(target)
-    (target / "prefect").mkdir()
-    return target
+    return night_copy(night, tmp_path / "home")
 
 
 def _env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

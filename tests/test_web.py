@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -20,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.support.flowrun import home_config, sample_night
+from tests.support.flowrun import home_config, night_copy, sample_night
 from tests.support.web import Server, chromium, serve
 from triage.web.auth import Signer
 
@@ -39,11 +38,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def home(night: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "home"
-    shutil.copytree(night, target)
-    home_config(target)
-    (target / "prefect").mkdir(exist_ok=True)
-    return target
+    return night_copy(night, tmp_path / "home")
 
 
 @pytest.fixture

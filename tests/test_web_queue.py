@@ -19,7 +19,7 @@ import duckdb
 import httpx
 import pytest
 
-from tests.support.flowrun import home_config, sample_night
+from tests.support.flowrun import home_config, night_copy, sample_night
 from tests.support.privacy import REPO, cli_env
 from tests.support.web import Server, serve
 
@@ -36,11 +36,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def home(night: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "home"
-    shutil.copytree(night, target)
-    home_config(target, "[serve]\ndb_wait_seconds = 0.5\n")
-    (target / "prefect").mkdir(exist_ok=True)
-    return target
+    return night_copy(night, tmp_path / "home", "[serve]\ndb_wait_seconds = 0.5\n")
 
 
 @pytest.fixture

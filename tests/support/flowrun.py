@@ -11,7 +11,7 @@ import duckdb
 
 from triage.settings import sample_data_dir
 
-__all__ = ["home_config", "sample_config", "sample_night", "table_counts", "table_keys", "toml_value"]
+__all__ = ["home_config", "night_copy", "sample_config", "sample_night", "table_counts", "table_keys", "toml_value"]
 
 
 def toml_value(v: Any) -> str:
@@ -107,6 +107,17 @@ html_path = {toml_value(home / "pages" / "triage-today.html")}
 {extra}
 """, encoding="utf-8")
     return path
+
+
+def night_copy(night: Path, target: Path, extra: str = "") -> Path:
+    """A test's own copy of a :func:`sample_night` (database, pages, folders) with its config (``extra``
+    appended) and Prefect's home for its CLI runs inside it."""
+    import shutil
+
+    shutil.copytree(night, target, ignore=shutil.ignore_patterns("config.toml"))
+    home_config(target, extra)
+    (target / "prefect").mkdir(exist_ok=True)
+    return target
 
 
 def sample_night(home: Path, as_of: date) -> Path:
